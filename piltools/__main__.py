@@ -1,0 +1,45 @@
+"""Command line: ``python -m piltools COMMAND ...`` (also installed as ``piltools``).
+
+Each command lives in its own module under ``piltools/cli/`` exposing
+``add_arguments(parser)`` and ``run(args) -> int``; modules are imported only
+when their command runs, so ``--help`` stays fast and needs no dataset.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# command name -> (module under piltools.cli, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "synth": ("synth", "write a synthetic LIP / MPII / PASCAL dataset in the real formats"),
+    "evaluate-lip": ("evaluate_lip", "score a LIP-format prediction CSV against a ground-truth CSV"),
+    "params": ("params", "parameter counts of registered models at a given width"),
+    "bench": ("bench", "benchmarks: 'model' (adaptive conv, PIL overhead) or 'data' (loader throughput)"),
+    "experiments": ("experiments", "list the named experiments (one per table row / curve)"),
+    "train": ("train", "train a named experiment at a scale (cached, resumable)"),
+    "evaluate": ("evaluate", "evaluate a trained named experiment"),
+    "reproduce": ("reproduce", "execute the numbered notebooks at a scale"),
+}
+
+
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="piltools", description="piltools command line")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    modules = {}
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if name == chosen:
+            mod = importlib.import_module(f"piltools.cli.{module}")
+            mod.add_arguments(p)
+            modules[name] = mod
+    args = parser.parse_args(argv)
+    return int(modules[args.command].run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
