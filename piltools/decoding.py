@@ -1,0 +1,166 @@
+"""From heatmaps to joint coordinates: argmax decoding, flip test, image
+pyramid, and mapping back to the original image.
+
+Coordinates: heatmap cell ``u`` of a stride-``s`` map decodes to input pixel
+``x = (u + 0.5) * s - 0.5`` (CONTRACTS.md). A horizontal flip of an input of
+width ``W = w * s`` maps pixel ``x`` to ``W - 1 - x`` and cell ``u`` to
+``w - 1 - u``, so flipping the heatmap columns is exactly aligned (no one-cell
+shift is needed).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+#: The paper uses a six-scale image pyramid with flipping but does not list
+#: the scales; ours span the training scale augmentation symmetrically
+#: around 1 (a project choice).
+PAPER_SCALES: tuple[float, ...] = (0.7, 0.8, 0.9, 1.0, 1.1, 1.2)
+QUARTER = 0.25
+
+
+def _cell_values(flat: Tensor, u: Tensor, v: Tensor, width: int) -> Tensor:
+    """Values of cells ``(u, v)`` ``(N, K)`` from flattened maps ``(N, K, h*w)``."""
+    return flat.gather(2, (v * width + u).unsqueeze(2)).squeeze(2)  # (N, K, 1) -> (N, K)
+
+
+def decode_heatmaps(heatmaps: Tensor, stride: float, num_joints: int | None = None) -> Tensor:
+    """Argmax decoding with the quarter-cell shift toward the higher neighbour.
+
+    Args:
+        heatmaps: ``(N, K, h, w)``.
+        stride: input pixels per cell; with ``stride=1`` the result is in
+            heatmap cells (``x = u``).
+        num_joints: decode only the first ``num_joints`` channels (drop a
+            background channel); default all.
+
+    Returns:
+        ``(N, K, 3)`` x, y in input pixels and the peak value as score.
+    """
+    if heatmaps.dim() != 4:
+        raise ValueError(f"decode_heatmaps: heatmaps must be (N, K, h, w), got {tuple(heatmaps.shape)}")
+    if num_joints is not None:
+        heatmaps = heatmaps[:, :num_joints]
+    hm = heatmaps.detach().float()
+    n, k, h, w = hm.shape
+    flat = hm.reshape(n, k, h * w)  # (N, K, h, w) -> (N, K, h*w)
+    score, index = flat.max(dim=2)  # (N, K)
+    v = torch.div(index, w, rounding_mode="floor")
+    u = index - v * w
+    u_f, v_f = u.float(), v.float()
+    # neighbour values, clamped at the border (no shift there)
+    right = _cell_values(flat, torch.clamp(u + 1, max=w - 1), v, w)
+    left = _cell_values(flat, torch.clamp(u - 1, min=0), v, w)
+    down = _cell_values(flat, u, torch.clamp(v + 1, max=h - 1), w)
+    up = _cell_values(flat, u, torch.clamp(v - 1, min=0), w)
+    inner_u = (u > 0) & (u < w - 1)
+    inner_v = (v > 0) & (v < h - 1)
+    u_f = u_f + QUARTER * torch.sign(right - left) * inner_u
+    v_f = v_f + QUARTER * torch.sign(down - up) * inner_v
+    x = (u_f + 0.5) * stride - 0.5
+    y = (v_f + 0.5) * stride - 0.5
+    return torch.stack([x, y, score], dim=2)  # (N, K, 3)
+
+
+def flip_heatmaps(heatmaps: Tensor, perm: Sequence[int]) -> Tensor:
+    """Mirror heatmaps horizontally and swap left/right channels.
+
+    Args:
+        heatmaps: ``(N, K', h, w)``.
+        perm: channel permutation, e.g. ``piltools.joints.JOINT_FLIP_PERM``;
+            channels beyond ``len(perm)`` (a background channel) keep their place.
+
+    Returns:
+        ``(N, K', h, w)`` with ``out[:, c] = flip_w(heatmaps)[:, perm[c]]``.
+    """
+    channels = heatmaps.shape[1]
+    full = list(perm) + list(range(len(perm), channels))
+    if len(full) != channels or sorted(full) != list(range(channels)):
+        raise ValueError(f"flip_heatmaps: perm of length {len(perm)} is not a permutation for {channels} channels")
+    return heatmaps.flip(-1)[:, full]
+
+
+def _scaled_size(size: int, scale: float, multiple: int) -> int:
+    return max(multiple, int(round(size * scale / multiple)) * multiple)
+
+
+@torch.no_grad()
+def predict_heatmaps(model: nn.Module, images: Tensor, flip_perm: Sequence[int] | None = None,
+                     scales: Sequence[float] = (1.0,), size_multiple: int | None = None) -> Tensor:
+    """Final-stack heatmaps averaged over an image pyramid and the flip test.
+
+    For every scale the input is resized (bilinear, ``align_corners=False``)
+    to ``(H*scale, W*scale)`` rounded to a multiple of ``size_multiple``, the
+    model's final heatmaps are resized back to the base map size
+    ``(H / stride, W / stride)`` the same way (which keeps the pixel-centre
+    convention aligned), and with ``flip_perm`` the horizontally flipped input
+    is run too and its heatmaps are flipped back with channels swapped. All
+    ``len(scales) x (1 or 2)`` maps are averaged. The model's mode is left as
+    it is: call ``model.eval()`` first.
+
+    Args:
+        model: returns :class:`piltools.models.output.PoseOutput`; needs ``model.stride``.
+        images: ``(N, 3, H, W)`` normalised input.
+        flip_perm: joint flip permutation (``JOINT_FLIP_PERM``) or None for no flip test.
+        scales: pyramid scales, e.g. ``(1.0,)`` or :data:`PAPER_SCALES`.
+        size_multiple: resized sides are multiples of this (default
+            ``model.stride``; pass 64 for hourglass models that need it).
+
+    Returns:
+        ``(N, K', H / stride, W / stride)``.
+    """
+    stride = int(getattr(model, "stride"))
+    n, _, height, width = images.shape
+    base = (height // stride, width // stride)
+    multiple = int(size_multiple or stride)
+    total = None
+    count = 0
+    for scale in scales:
+        if scale == 1.0 and height % multiple == 0 and width % multiple == 0:
+            scaled = images
+        else:
+            size = (_scaled_size(height, scale, multiple), _scaled_size(width, scale, multiple))
+            scaled = F.interpolate(images, size=size, mode="bilinear", align_corners=False)
+        variants = [(scaled, False)] + ([(scaled.flip(-1), True)] if flip_perm is not None else [])
+        for inp, flipped in variants:
+            hm = model(inp).final.float()
+            if flipped:
+                hm = flip_heatmaps(hm, flip_perm)
+            if tuple(hm.shape[-2:]) != base:
+                hm = F.interpolate(hm, size=base, mode="bilinear", align_corners=False)
+            total = hm if total is None else total + hm
+            count += 1
+    if total is None:
+        raise ValueError("predict_heatmaps: scales is empty")
+    return total / count
+
+
+def to_original(coords: Tensor | np.ndarray, affine: Tensor | np.ndarray) -> Tensor | np.ndarray:
+    """Map input-pixel coordinates back to the original image.
+
+    Args:
+        coords: ``(N, K, 2)`` x, y in network-input pixels (NaN passes through).
+        affine: ``(N, 2, 3)`` matrices mapping ORIGINAL -> INPUT pixels
+            (``[x_in, y_in] = A[:, :2] @ [x, y] + A[:, 2]``).
+
+    Returns:
+        ``(N, K, 2)`` x, y in original-image pixels, same type (numpy or
+        torch) as ``coords``.
+    """
+    is_numpy = isinstance(coords, np.ndarray)
+    c = torch.as_tensor(coords, dtype=torch.float64)
+    a = torch.as_tensor(affine, dtype=torch.float64)
+    if c.dim() != 3 or c.shape[2] < 2 or a.shape != (c.shape[0], 2, 3):
+        raise ValueError(f"to_original: coords must be (N, K, 2) and affine (N, 2, 3); got {tuple(c.shape)}, {tuple(a.shape)}")
+    linear = a[:, :, :2]  # (N, 2, 2)
+    shift = a[:, :, 2]  # (N, 2)
+    inv = torch.linalg.inv(linear)  # (N, 2, 2)
+    centred = c[..., :2] - shift[:, None, :]  # (N, K, 2)
+    out = torch.einsum("nij,nkj->nki", inv, centred)  # (N, K, 2)
+    if is_numpy:
+        return out.numpy()
+    return out.to(coords.dtype if torch.is_floating_point(coords) else torch.float32)

@@ -1,0 +1,105 @@
+"""Training losses: heatmap MSE over stacks, parsing cross-entropy, their sum.
+
+``L = sum over stacks MSE(heatmaps) + beta * CE(parsing)`` (PAPER_NOTES
+section 2). ``beta`` defaults to 0.01 as the reference code; the paper does
+not state a value.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from piltools.joints import IGNORE_LABEL
+from piltools.models.output import PoseOutput
+
+DEFAULT_BETA = 0.01
+
+
+def heatmap_loss(pred: Sequence[Tensor], target: Tensor, mask: Tensor) -> Tensor:
+    """Masked heatmap MSE, summed over stacks.
+
+    Per stack: squared error over every pixel of every COUNTED channel,
+    divided by the number of counted elements (a mean). A joint channel is
+    counted where ``mask`` is 1; a background channel (``K' = K + 1``) is
+    always counted. Returns 0 (connected to the graph) if nothing is counted.
+
+    Args:
+        pred: one ``(N, K', h, w)`` tensor per stack.
+        target: ``(N, K', h, w)``.
+        mask: ``(N, K)`` 1 = annotated joint inside the input, 0 = ignore.
+
+    Returns:
+        Scalar tensor.
+    """
+    if len(pred) == 0:
+        raise ValueError("heatmap_loss: pred is an empty list of stacks")
+    n, channels = target.shape[:2]
+    k = mask.shape[1]
+    if mask.shape[0] != n or channels not in (k, k + 1):
+        raise ValueError(f"heatmap_loss: target {tuple(target.shape)} needs K or K+1 channels for mask {tuple(mask.shape)}")
+    weight = mask.to(target.dtype)
+    if channels == k + 1:  # background channel always counted
+        weight = torch.cat([weight, weight.new_ones(n, 1)], dim=1)  # (N, K) -> (N, K + 1)
+    weight = weight[:, :, None, None]  # (N, K', 1, 1)
+    counted = weight.sum() * target.shape[2] * target.shape[3]
+    total = target.new_zeros(())
+    for i, stack in enumerate(pred):
+        if stack.shape != target.shape:
+            raise ValueError(f"heatmap_loss: stack {i} has shape {tuple(stack.shape)}, target {tuple(target.shape)}")
+        sq = (stack - target) ** 2 * weight  # (N, K', h, w)
+        total = total + (sq.sum() / counted if counted > 0 else sq.sum() * 0.0)
+    return total
+
+
+def parsing_loss(logits: Tensor, target: Tensor, ignore_index: int = IGNORE_LABEL) -> Tensor:
+    """Pixel-wise cross-entropy, mean over labelled pixels.
+
+    Args:
+        logits: ``(N, C, H, W)``.
+        target: ``(N, H, W)`` int64 class ids, ``ignore_index`` (255) skipped.
+        ignore_index: label to ignore.
+
+    Returns:
+        Scalar tensor; 0 (connected to the graph) if every pixel is ignored.
+    """
+    if logits.dim() != 4 or target.shape != (logits.shape[0], *logits.shape[2:]):
+        raise ValueError(f"parsing_loss: logits {tuple(logits.shape)} and target {tuple(target.shape)} do not match")
+    target = target.long()
+    if not bool((target != ignore_index).any()):
+        return logits.sum() * 0.0
+    return F.cross_entropy(logits, target, ignore_index=ignore_index)
+
+
+def total_loss(out: PoseOutput, batch: dict, beta: float = DEFAULT_BETA) -> tuple[Tensor, dict[str, float]]:
+    """Heatmap loss + ``beta`` x parsing loss.
+
+    Args:
+        out: the model output; ``out.parsing`` None means no parsing term.
+        batch: a collated sample dict (worker C's PoseDataset): needs
+            ``"heatmaps"`` ``(N, K', h, w)`` and ``"joint_mask"`` ``(N, K)``;
+            with a parsing branch also ``"parsing"`` ``(N, H, W)`` and
+            optionally ``"has_parsing"`` ``(N,)`` bool (samples without
+            labels are ignored).
+        beta: parsing weight (0.01, reference code).
+
+    Returns:
+        ``(loss, {"heatmap": float, "parsing": float})``.
+    """
+    for key in ("heatmaps", "joint_mask"):
+        if key not in batch:
+            raise KeyError(f"total_loss: batch has no {key!r} (keys: {sorted(batch)})")
+    hm = heatmap_loss(out.heatmaps, batch["heatmaps"], batch["joint_mask"])
+    if out.parsing is None:
+        return hm, {"heatmap": float(hm.detach()), "parsing": 0.0}
+    if "parsing" not in batch:
+        raise KeyError(f"total_loss: model predicts parsing but batch has no 'parsing' (keys: {sorted(batch)})")
+    target = batch["parsing"].long()
+    if "has_parsing" in batch:
+        has = batch["has_parsing"].to(torch.bool).view(-1, 1, 1)  # (N,) -> (N, 1, 1)
+        target = torch.where(has, target, torch.full_like(target, IGNORE_LABEL))
+    ps = parsing_loss(out.parsing, target)
+    loss = hm + beta * ps
+    return loss, {"heatmap": float(hm.detach()), "parsing": float(ps.detach())}
