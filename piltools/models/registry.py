@@ -1,0 +1,170 @@
+"""The model registry: paper names -> builders, ``create_model`` and ``list_models``.
+
+A name resolves in its paper spelling ("HG-4s-2u-PIL(HG-1s-4u)") or as a slug
+(lowercase, runs of non-alphanumerics -> '-': "hg-4s-2u-pil-hg-1s-4u").
+
+Every builder accepts the common overrides ``num_joints``, ``background``,
+``num_parsing``, ``width``, ``adapter_pools``, ``pil_stack``, ``offset_head``;
+models without a parsing branch / PIL accept but do not use the ones that do
+not apply, so a loop over names can pass the same overrides to all.
+"""
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import re
+from collections.abc import Callable
+from functools import partial
+from typing import Literal
+
+from torch import nn
+
+from piltools.joints import NUM_JOINTS, NUM_LIP_PARSING
+from piltools.models.baselines import FusionPoseModel, MTLPoseModel, PoseModel, SelfPoseModel
+from piltools.models.hourglass import StackedHourglass
+from piltools.models.pil import PILPoseModel
+from piltools.models.vgg import VGG16Net
+
+VGGVariant = Literal["plain", "add", "multi", "concat", "mtl", "self", "pil"]
+
+
+def vgg16_model(
+    variant: VGGVariant,
+    *,
+    num_joints: int = NUM_JOINTS,
+    background: bool = False,
+    num_parsing: int = NUM_LIP_PARSING,
+    width: int = 64,
+    adapter_pools: int = 2,
+    pil_stack: int = -1,
+    offset_head: bool = False,
+    batch_norm: bool = False,
+    self_kernel: int = 3,
+) -> nn.Module:
+    """A Table 1 model on VGG16-FCN (pose and, where used, an independent parsing VGG16-FCN).
+
+    Args:
+        variant: plain (``VGG16``), add / multi / concat (fusion ablations), mtl
+            (shared encoder), self (static conv module), pil (``VGG16-PIL(VGG16)``).
+        num_joints: K heatmaps (+1 with ``background``).
+        background: predict an extra background map.
+        num_parsing: parsing classes.
+        width: first-block channels (paper 64).
+        adapter_pools: max-pools in the PIL parameter adapter (paper 2).
+        pil_stack: must be -1 or 0 (VGG has one stack).
+        offset_head: multi-person centroid-offset head.
+        batch_norm: BN after every VGG conv (off in the paper).
+        self_kernel: depthwise kernel size of ``VGG16-Self``.
+    """
+    pose = VGG16Net(width=width, num_outputs=num_joints + int(background), refine_stack=pil_stack, batch_norm=batch_norm)
+    heads = dict(num_joints=num_joints, background=background, offset_head=offset_head)
+    if variant == "plain":
+        return PoseModel(pose, **heads)
+    if variant == "mtl":
+        return MTLPoseModel(pose, num_parsing=num_parsing, **heads)
+    if variant == "self":
+        return SelfPoseModel(pose, kernel_size=self_kernel, **heads)
+    parsing = VGG16Net(width=width, num_outputs=num_parsing, batch_norm=batch_norm)
+    if variant == "pil":
+        return PILPoseModel(pose, parsing, adapter_pools=adapter_pools, **heads)
+    return FusionPoseModel(pose, parsing, mode=variant, **heads)
+
+
+def hourglass_model(
+    num_stacks: int,
+    num_units: int,
+    parsing_units: int | None = None,
+    *,
+    num_joints: int = NUM_JOINTS,
+    background: bool = False,
+    num_parsing: int = NUM_LIP_PARSING,
+    width: int = 256,
+    adapter_pools: int = 2,
+    pil_stack: int = -1,
+    offset_head: bool = False,
+) -> nn.Module:
+    """``HG-{num_stacks}s-{num_units}u``, with ``-PIL(HG-1s-{parsing_units}u)`` when ``parsing_units`` is set.
+
+    Args:
+        num_stacks: pose hourglass stacks.
+        num_units: residual units per location in the pose hourglasses.
+        parsing_units: residual units of the one-stack parsing hourglass; None = no PIL.
+        num_joints: K heatmaps (+1 with ``background``).
+        background: predict an extra background map.
+        num_parsing: parsing classes.
+        width: feature channels (paper 256).
+        adapter_pools: max-pools in the PIL parameter adapter (paper 2).
+        pil_stack: the pose stack refined by PIL (-1 = last, as the reference code).
+        offset_head: multi-person centroid-offset head.
+    """
+    pose = StackedHourglass(num_stacks, num_units, width=width, num_outputs=num_joints + int(background),
+                            refine_stack=pil_stack)
+    heads = dict(num_joints=num_joints, background=background, offset_head=offset_head)
+    if parsing_units is None:
+        return PoseModel(pose, **heads)
+    parsing = StackedHourglass(1, parsing_units, width=width, num_outputs=num_parsing)
+    return PILPoseModel(pose, parsing, adapter_pools=adapter_pools, **heads)
+
+
+# Paper name -> builder. Table 1 (VGG16 ablations), Tables 2 / 3 / 6 (hourglass).
+MODELS: dict[str, Callable[..., nn.Module]] = {
+    "VGG16": partial(vgg16_model, "plain"),
+    "VGG16-Add": partial(vgg16_model, "add"),
+    "VGG16-Multi": partial(vgg16_model, "multi"),
+    "VGG16-Concat": partial(vgg16_model, "concat"),
+    "VGG16-MTL": partial(vgg16_model, "mtl"),
+    "VGG16-Self": partial(vgg16_model, "self"),
+    "VGG16-PIL(VGG16)": partial(vgg16_model, "pil"),
+    "HG-1s-1u": partial(hourglass_model, 1, 1),
+    "HG-1s-1u-PIL(HG-1s-1u)": partial(hourglass_model, 1, 1, 1),
+    "HG-2s-1u": partial(hourglass_model, 2, 1),
+    "HG-2s-1u-PIL(HG-1s-2u)": partial(hourglass_model, 2, 1, 2),
+    "HG-4s-2u": partial(hourglass_model, 4, 2),
+    "HG-4s-2u-PIL(HG-1s-1u)": partial(hourglass_model, 4, 2, 1),
+    "HG-4s-2u-PIL(HG-1s-2u)": partial(hourglass_model, 4, 2, 2),
+    "HG-4s-2u-PIL(HG-1s-4u)": partial(hourglass_model, 4, 2, 4),
+    "HG-4s-2u-PIL(HG-1s-8u)": partial(hourglass_model, 4, 2, 8),
+    "HG-8s-1u": partial(hourglass_model, 8, 1),
+    "HG-8s-1u-PIL(HG-1s-2u)": partial(hourglass_model, 8, 1, 2),
+}
+
+
+def slug(name: str) -> str:
+    """``"VGG16-PIL(VGG16)"`` -> ``"vgg16-pil-vgg16"``: lowercase, non-alphanumeric runs -> '-'."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+_BY_SLUG: dict[str, str] = {slug(name): name for name in MODELS}
+
+
+def resolve_name(name: str) -> str:
+    """The paper name of a registered model given its paper name or slug.
+
+    Raises:
+        ValueError: unknown name; the message lists the closest registered names.
+    """
+    key = slug(name)
+    if key in _BY_SLUG:
+        return _BY_SLUG[key]
+    close = [_BY_SLUG[s] for s in difflib.get_close_matches(key, list(_BY_SLUG), n=5, cutoff=0.5)]
+    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    raise ValueError(f"unknown model {name!r}{hint} (list_models() gives all {len(MODELS)} names)")
+
+
+def create_model(name: str, **overrides: object) -> nn.Module:
+    """Build a registered model.
+
+    Args:
+        name: paper name or slug (e.g. ``"HG-2s-1u-PIL(HG-1s-2u)"`` or ``"hg-2s-1u-pil-hg-1s-2u"``).
+        **overrides: builder keyword arguments (``width``, ``num_joints``, ``background``, ...).
+
+    Returns:
+        The model; ``forward(images (N, 3, H, W))`` returns a :class:`PoseOutput`.
+    """
+    return MODELS[resolve_name(name)](**overrides)
+
+
+def list_models(pattern: str = "*") -> list[str]:
+    """Sorted paper names whose paper name or slug matches the fnmatch ``pattern`` (case-insensitive)."""
+    pat = pattern.lower()
+    return sorted(n for n in MODELS if fnmatch.fnmatchcase(n.lower(), pat) or fnmatch.fnmatchcase(slug(n), pat))

@@ -1,0 +1,155 @@
+"""Every registered model: forward + backward at a tiny size, shapes as documented, names resolve."""
+from __future__ import annotations
+
+import re
+
+import pytest
+import torch
+from torch import nn
+
+from piltools.models import MODELS, ParameterAdapter, PoseOutput, create_model, list_models, resolve_name, slug
+
+torch.set_num_threads(1)
+
+INPUT = 64
+BATCH = 2
+NUM_PARSING = 20
+PAPER_NAMES = [
+    "VGG16", "VGG16-Add", "VGG16-Multi", "VGG16-Concat", "VGG16-MTL", "VGG16-Self", "VGG16-PIL(VGG16)",
+    "HG-1s-1u", "HG-1s-1u-PIL(HG-1s-1u)", "HG-2s-1u", "HG-2s-1u-PIL(HG-1s-2u)", "HG-4s-2u",
+    "HG-4s-2u-PIL(HG-1s-1u)", "HG-4s-2u-PIL(HG-1s-2u)", "HG-4s-2u-PIL(HG-1s-4u)", "HG-4s-2u-PIL(HG-1s-8u)",
+    "HG-8s-1u", "HG-8s-1u-PIL(HG-1s-2u)",
+]
+
+
+def tiny_overrides(name: str) -> dict:
+    # 64x64 input: VGG features are 8x8 (adapter without pools: 8 -> 3), HG features 16x16
+    # (one pool: 16 -> 7 -> 3), so both predict 3x3 kernels.
+    if name.startswith("VGG"):
+        return dict(width=8, adapter_pools=0)
+    return dict(width=16, adapter_pools=1)
+
+
+def expected_stacks(name: str) -> int:
+    match = re.match(r"HG-(\d+)s", name)
+    return int(match.group(1)) if match else 1
+
+
+@pytest.mark.parametrize("name", list_models())
+@pytest.mark.parametrize("options", [{}, {"background": True, "offset_head": True, "num_joints": 14}])
+def test_forward_backward_shapes_and_gradients(name: str, options: dict) -> None:
+    torch.manual_seed(0)
+    model = create_model(name, num_parsing=NUM_PARSING, **tiny_overrides(name), **options)
+    num_joints = options.get("num_joints", 16)
+    images = torch.randn(BATCH, 3, INPUT, INPUT)
+    out = model(images)
+
+    assert isinstance(out, PoseOutput)
+    stride = 8 if name.startswith("VGG") else 4
+    h = INPUT // stride
+    assert model.stride == stride
+    assert model.num_joints == num_joints
+    assert model.num_heatmaps == num_joints + int(options.get("background", False))
+    assert len(out.heatmaps) == expected_stacks(name)
+    for hm in out.heatmaps:
+        assert hm.shape == (BATCH, model.num_heatmaps, h, h)
+
+    has_parsing = "PIL" in name or name in ("VGG16-Add", "VGG16-Multi", "VGG16-Concat", "VGG16-MTL")
+    assert model.has_parsing == has_parsing
+    assert (out.parsing is not None) == has_parsing
+    if has_parsing:
+        assert out.parsing.shape == (BATCH, NUM_PARSING, INPUT, INPUT)
+
+    is_pil = "PIL" in name
+    assert (out.kernels is not None) == is_pil and (out.adapted is not None) == is_pil
+    if is_pil:
+        channels = model.adaptive_conv.pre.in_channels
+        k = ParameterAdapter.kernel_size(h, tiny_overrides(name)["adapter_pools"])
+        assert k == 3 and model.kernel_size(INPUT) == k
+        assert out.kernels.shape == (BATCH, channels, k, k)
+        assert out.adapted.shape == (BATCH, channels, h, h)
+
+    if options.get("offset_head"):
+        assert out.offsets.shape == (BATCH, 2 * num_joints, h, h)
+    else:
+        assert out.offsets is None
+
+    # A loss touching every output; squared so BN-normalised sums do not cancel.
+    loss = sum((hm ** 2).mean() for hm in out.heatmaps)
+    if out.parsing is not None:
+        loss = loss + (out.parsing ** 2).mean()
+    if out.offsets is not None:
+        loss = loss + (out.offsets ** 2).mean()
+    loss.backward()
+    for pname, p in model.named_parameters():
+        assert p.grad is not None, f"{name}: {pname} got no gradient"
+        assert torch.isfinite(p.grad).all(), f"{name}: {pname} has a non-finite gradient"
+    if is_pil:  # the predicted kernels really drive the pose output
+        assert any(p.grad.abs().sum() > 0 for p in model.adapter.parameters())
+
+
+@pytest.mark.parametrize("name", [n for n in list_models("*PIL*")])
+def test_pil_submodules_for_transfer(name: str) -> None:
+    model = create_model(name, **tiny_overrides(name))
+    assert model.transfer_modules() == [model.parsing_encoder, model.adapter]
+    pre, post = model.adaptive_conv.pre, model.adaptive_conv.post
+    assert isinstance(pre, nn.Conv2d) and isinstance(post, nn.Conv2d)
+    assert pre.kernel_size == (1, 1) and pre.in_channels == pre.out_channels == post.in_channels == post.out_channels
+
+
+def test_pil_stack_option_moves_the_adaptive_conv() -> None:
+    images = torch.randn(BATCH, 3, INPUT, INPUT)
+    for pil_stack, first_stack_uses_parsing in [(-1, False), (1, False), (0, True)]:
+        model = create_model("HG-2s-1u-PIL(HG-1s-2u)", width=16, adapter_pools=1, pil_stack=pil_stack)
+        out = model(images)
+        grads = torch.autograd.grad(out.heatmaps[0].pow(2).sum(), list(model.adapter.parameters()), allow_unused=True)
+        assert all(g is not None for g in grads) == first_stack_uses_parsing, pil_stack
+    with pytest.raises(ValueError, match="out of range"):
+        create_model("HG-2s-1u-PIL(HG-1s-2u)", width=16, pil_stack=2)
+    with pytest.raises(ValueError, match="one stack"):
+        create_model("VGG16-PIL(VGG16)", width=8, pil_stack=1)
+
+
+@pytest.mark.parametrize(("name", "width", "k"), [("HG-1s-1u-PIL(HG-1s-1u)", 8, 7), ("VGG16-PIL(VGG16)", 4, 3)])
+def test_paper_input_gives_paper_kernel_size(name: str, width: int, k: int) -> None:
+    # PAPER_NOTES: 256 input -> 7x7 kernels from 64x64 HG features, 3x3 from 32x32 VGG features.
+    model = create_model(name, width=width).eval()
+    with torch.no_grad():
+        out = model(torch.randn(1, 3, 256, 256))
+    assert out.kernels.shape[-2:] == (k, k)
+    assert out.parsing.shape[-2:] == (256, 256)
+
+
+def test_too_small_input_for_the_adapter_raises() -> None:
+    model = create_model("VGG16-PIL(VGG16)", width=8)  # 64 input -> 8x8 features: empty kernel with 2 pools
+    with pytest.raises(ValueError, match="adapter_pools"):
+        model(torch.randn(1, 3, INPUT, INPUT))
+
+
+def test_paper_names_and_slugs_resolve() -> None:
+    assert sorted(PAPER_NAMES) == list_models()
+    for name in PAPER_NAMES:
+        assert resolve_name(name) == name
+        assert resolve_name(slug(name)) == name
+        assert resolve_name(name.lower()) == name
+    assert resolve_name("vgg16-pil-vgg16") == "VGG16-PIL(VGG16)"
+    assert resolve_name("hg-4s-2u-pil-hg-1s-4u") == "HG-4s-2u-PIL(HG-1s-4u)"
+
+
+def test_unknown_name_lists_close_names() -> None:
+    with pytest.raises(ValueError, match=r"unknown model 'HG-4s-2u-PIL\(HG-1s-3u\)'.*HG-4s-2u-PIL\(HG-1s-4u\)"):
+        create_model("HG-4s-2u-PIL(HG-1s-3u)")
+
+
+def test_list_models_patterns() -> None:
+    assert len(list_models()) == len(MODELS) == 18
+    assert len(list_models("*PIL*")) == 8
+    assert list_models("hg-4s-2u-pil-*") == [f"HG-4s-2u-PIL(HG-1s-{u}u)" for u in (1, 2, 4, 8)]
+    assert list_models("vgg16") == ["VGG16"]
+    assert list_models("nothing*") == []
+
+
+def test_parameter_counts_grow_with_parsing_depth() -> None:
+    counts = [sum(p.numel() for p in create_model(f"HG-4s-2u-PIL(HG-1s-{u}u)", width=16).parameters())
+              for u in (1, 2, 4, 8)]
+    assert counts == sorted(counts) and len(set(counts)) == 4
