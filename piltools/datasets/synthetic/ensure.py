@@ -1,0 +1,83 @@
+"""Create a cached synthetic dataset once: idempotent, atomic, versioned."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from piltools.datasets.synthetic.config import GENERATOR_VERSION, SynthConfig
+from piltools.datasets.synthetic.writers import generate
+
+MANIFEST = "manifest.json"
+
+
+def manifest_for(kind: str, n_train: int, n_val: int, size: int, seed: int, config: SynthConfig) -> dict:
+    """The manifest a dataset generated with these parameters carries."""
+    return {"kind": kind, "n_train": n_train, "n_val": n_val, "size": size, "seed": seed,
+            "generator_version": GENERATOR_VERSION, "config": config.to_dict()}
+
+
+def read_manifest(root: str | Path) -> dict | None:
+    """The manifest under ``root``, or None if absent or unreadable JSON."""
+    path = Path(root) / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        return None
+
+
+def ensure_synthetic(kind: str, root: str | Path, n_train: int, n_val: int, size: int = 128, seed: int = 0,
+                     config: SynthConfig | None = None) -> Path:
+    """Make sure ``root`` holds the synthetic dataset with exactly these parameters.
+
+    If ``root/manifest.json`` matches (kind, sizes, seed, config and :data:`GENERATOR_VERSION`)
+    nothing is done. Otherwise both splits are generated into a fresh temporary directory next to
+    ``root`` and renamed into place (a stale ``root`` is moved aside and deleted first), so an
+    interrupted generation never looks complete. Concurrent callers are safe: the loser of the
+    final rename discards its copy if the winner's manifest matches.
+
+    Args:
+        kind: "lip", "mpii" or "pascal".
+        root: dataset directory, e.g. ``data/synthetic/lip_128``.
+        n_train: training images.
+        n_val: validation images.
+        size: longer image side in pixels.
+        seed: dataset seed.
+        config: difficulty knobs (default :class:`SynthConfig`).
+
+    Returns:
+        ``Path(root)``.
+    """
+    config = config or SynthConfig()
+    root = Path(root)
+    wanted = manifest_for(kind, n_train, n_val, size, seed, config)
+    if read_manifest(root) == wanted:
+        return root
+    root.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
+    try:
+        generate(kind, tmp, n_train, seed, size, "train", config)
+        generate(kind, tmp, n_val, seed, size, "val", config)
+        (tmp / MANIFEST).write_text(json.dumps(wanted, indent=2) + "\n", encoding="utf-8")
+        if root.exists():
+            if read_manifest(root) == wanted:  # another process finished first
+                shutil.rmtree(tmp)
+                return root
+            stale = Path(tempfile.mkdtemp(prefix=f".{root.name}.stale-", dir=root.parent))
+            os.replace(root, stale / root.name)
+            shutil.rmtree(stale)
+        try:
+            os.replace(tmp, root)
+        except OSError:
+            if read_manifest(root) != wanted:
+                raise
+            shutil.rmtree(tmp)
+    except BaseException:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return root
