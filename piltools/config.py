@@ -1,0 +1,340 @@
+"""Experiment configuration: one dataclass per concern, every default visible.
+
+An :class:`ExperimentConfig` bundles a :class:`ModelConfig` (which registered
+network, with which overrides), a :class:`DataConfig` (which dataset, at which
+input size, with which targets and augmentation) and a :class:`TrainConfig`
+(optimiser, schedule, loss weight, evaluation protocol). The defaults below
+are the PAPER's recipe (PAPER_NOTES sections 1-3); the named experiments in
+:mod:`piltools.experiments` shrink them for the ``smoke`` and ``cpu`` scales,
+and every such deviation is written there as a visible value with a comment.
+
+Configs hold only plain values (str, int, float, bool, tuples, None, nested
+dataclasses): no live objects. They round-trip through JSON and YAML with
+:meth:`ExperimentConfig.to_dict` / :meth:`ExperimentConfig.from_dict`,
+:func:`save_config` and :func:`load_config`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# The paper's six-scale pyramid for testing (PAPER_NOTES section 3). The
+# paper does not list the scales; we use 0.7 .. 1.2 in steps of 0.1.
+PAPER_EVAL_SCALES: tuple[float, ...] = (0.7, 0.8, 0.9, 1.0, 1.1, 1.2)
+
+DATASET_KINDS = ("lip", "mpii", "pascal")
+AUGMENT_PRESETS = ("lip", "mpii", "pascal", "eval")
+TARGET_CONVENTIONS = ("reference", "newell")
+
+
+@dataclass
+class ModelConfig:
+    """Which network to build and with which overrides.
+
+    Args:
+        name: a registered model name (paper spelling such as
+            ``"VGG16-PIL(VGG16)"`` or its slug); see
+            ``piltools.models.list_models()``.
+        width: feature width: hourglass channels (paper 256) or VGG16 first
+            block channels (paper 64; later blocks x2/x4/x8). None = the
+            model's own default (the paper's).
+        num_joints: heatmap channels for joints (16 LIP/MPII, 14 PASCAL).
+        background: add the reference code's extra background heatmap
+            (1 - max over joints). The paper does not mention it: off.
+        num_parsing: parsing classes (20 LIP, 7 PASCAL-Person-Part).
+        adapter_pools: max-pools in the parameter adapter (paper 2, giving 7x7
+            kernels from 64x64 hourglass features and 3x3 from 32x32 VGG ones).
+        pil_stack: which hourglass stack gets the adaptive convolution
+            (-1 = last, as in the reference code).
+        offset_head: predict per-joint offsets to the person centroid
+            (multi-person, Table 5).
+    """
+
+    name: str = "VGG16-PIL(VGG16)"
+    width: int | None = None
+    num_joints: int = 16
+    background: bool = False
+    num_parsing: int = 20
+    adapter_pools: int = 2
+    pil_stack: int = -1
+    offset_head: bool = False
+
+    def overrides(self) -> dict[str, Any]:
+        """Keyword overrides for ``piltools.models.create_model``."""
+        out: dict[str, Any] = {
+            "num_joints": self.num_joints,
+            "background": self.background,
+            "num_parsing": self.num_parsing,
+            "adapter_pools": self.adapter_pools,
+            "pil_stack": self.pil_stack,
+            "offset_head": self.offset_head,
+        }
+        if self.width is not None:
+            out["width"] = self.width
+        return out
+
+
+@dataclass
+class SyntheticConfig:
+    """Parameters of an embedded synthetic dataset (worker D's generator).
+
+    Args:
+        n_train: training images.
+        n_val: validation images.
+        size: image side in pixels (the generator's canvas size).
+        seed: generator seed (independent of the training seed, so every
+            training seed sees the same data).
+    """
+
+    n_train: int = 512
+    n_val: int = 128
+    size: int = 128
+    seed: int = 0
+
+
+@dataclass
+class DataConfig:
+    """Which data, how it is cropped, augmented and turned into targets.
+
+    Args:
+        kind: dataset format: ``"lip"``, ``"mpii"`` or ``"pascal"``.
+        root: dataset folder. Relative paths are taken from the project root
+            (the folder holding ``pyproject.toml``), not the current folder,
+            so notebooks and the CLI agree.
+        synthetic: generate (once, cached) a synthetic dataset in ``kind``'s
+            real format at ``root`` with these parameters; None = real data
+            already placed at ``root``.
+        input_size: network input side (paper 256).
+        sigma: Gaussian target width (reference convention: input pixels,
+            paper/reference 7; newell convention: heatmap cells, 1).
+        convention: ``"reference"`` or ``"newell"`` (see piltools.targets).
+        augment: augmentation preset for training: ``"lip"`` (rotation +-40,
+            scale 0.8-1.5, translation +-40 px, flip), ``"mpii"`` (rotation
+            +-30, scale 0.7-1.3, flip), ``"pascal"`` or ``"eval"`` (none).
+        max_val: evaluate on at most this many validation samples (None = all).
+        mpii_mat: MPII only: the official annotation ``.mat`` giving the head
+            boxes PCKh needs (relative to the project root), or None when the
+            JSON entries carry ``head_box`` (the synthetic data does).
+    """
+
+    kind: str = "lip"
+    root: str = "data/lip"
+    synthetic: SyntheticConfig | None = None
+    input_size: int = 256
+    sigma: float = 7.0
+    convention: str = "reference"
+    augment: str = "lip"
+    max_val: int | None = None
+    mpii_mat: str | None = None
+
+
+@dataclass
+class TrainConfig:
+    """Optimiser, schedule, loss and evaluation protocol.
+
+    Defaults are the paper's (Sec. 4.1): RMSProp, lr 0.0025 halved at epochs
+    150, 170 and 200, 250 epochs, batch 24, beta = 0.01 (reference code),
+    six-scale flip test.
+
+    Args:
+        optimizer: only ``"rmsprop"`` (paper).
+        lr: base learning rate.
+        milestones: epochs (0-based, counted from the start) at which the
+            learning rate changes.
+        lr_multipliers: multiplier of the BASE rate from each milestone on
+            (paper: halved at each -> 0.5, 0.25, 0.125).
+        epochs: training epochs.
+        steps_per_epoch: cap on optimiser steps per epoch (None = one pass
+            over the training set).
+        batch_size: GLOBAL batch size (split across DDP processes).
+        beta: parsing loss weight (reference code 0.01).
+        parsing_loss: train the parsing branch with cross-entropy (off for
+            MPII, which has no parsing labels, Sec. 4.4).
+        offset_weight: weight of the centroid-offset loss of multi-person
+            models (the paper gives none; 1.0).
+        weight_decay: RMSProp weight decay (paper: not mentioned -> 0).
+        amp: automatic mixed precision, bfloat16 autocast (CUDA only; ignored
+            on CPU).
+        channels_last: channels-last memory format for the model and input
+            images (on CUDA, and on CPU too, where it measured 1.2-1.7x faster
+            for our VGG16 / hourglass training steps).
+        cpu_threads: torch intra-op threads on CPU (None = torch's default).
+            Fixing it makes CPU runs bit-reproducible across machines (float
+            reductions depend on the thread count).
+        num_workers: data loader worker processes.
+        train_acc_threshold: training accuracy (Fig. 4) = percent of the
+            training batches' joints inside the crop whose decoded heatmap
+            argmax lies within ``train_acc_threshold * input_size / 10``
+            input pixels of the target (Newell et al.'s training accuracy).
+        val_every: run the quick validation (single scale, no flip) every
+            this many epochs (its PCK, or mAP for multi-person, goes to
+            metrics.csv as ``val_pck``).
+        eval_flip: average with the flipped image at the final evaluation.
+        eval_scales: input scales averaged at the final evaluation.
+    """
+
+    optimizer: str = "rmsprop"
+    lr: float = 0.0025
+    milestones: tuple[int, ...] = (150, 170, 200)
+    lr_multipliers: tuple[float, ...] = (0.5, 0.25, 0.125)
+    epochs: int = 250
+    steps_per_epoch: int | None = None
+    batch_size: int = 24
+    beta: float = 0.01
+    parsing_loss: bool = True
+    offset_weight: float = 1.0
+    weight_decay: float = 0.0
+    amp: bool = True
+    channels_last: bool = True
+    cpu_threads: int | None = None
+    num_workers: int = 4
+    train_acc_threshold: float = 0.5
+    val_every: int = 1
+    eval_flip: bool = True
+    eval_scales: tuple[float, ...] = PAPER_EVAL_SCALES
+
+
+@dataclass
+class ExperimentConfig:
+    """One named experiment: a row of a paper table or a curve of a figure.
+
+    Args:
+        name: registry name, e.g. ``"table1/vgg16-pil"``.
+        table: the paper table or figure it reproduces (``"Table 1"``).
+        row: the row label as printed in the paper (``"VGG16-PIL(VGG16)"``).
+        scale: ``"smoke"``, ``"cpu"`` or ``"paper"``.
+        model, data, train: see the dataclasses above.
+        transfer_from: name of the experiment whose finished run provides the
+            frozen parsing encoder + parameter adapter (Sec. 4.4), or None.
+        seed: training seed (weights init, data order, augmentation).
+        command: the shell command that runs it.
+        notes: free text (deviations from the paper at this scale).
+    """
+
+    name: str = "table1/vgg16-pil"
+    table: str = "Table 1"
+    row: str = "VGG16-PIL(VGG16)"
+    scale: str = "paper"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    transfer_from: str | None = None
+    seed: int = 0
+    command: str = ""
+    notes: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain nested dict (tuples become lists), JSON/YAML serialisable."""
+        return _plain(dataclasses.asdict(self))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "ExperimentConfig":
+        """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError``."""
+        return _from_dict(cls, d, "ExperimentConfig")
+
+    def replace(self, **changes: Any) -> "ExperimentConfig":
+        """A copy with top-level fields replaced."""
+        return dataclasses.replace(self, **changes)
+
+    def validate(self) -> "ExperimentConfig":
+        """Raise ``ValueError`` naming the field on an invalid value; return self."""
+        if self.scale not in ("smoke", "cpu", "paper"):
+            raise ValueError(f"{self.name}: scale must be smoke|cpu|paper, got {self.scale!r}")
+        if self.data.kind not in DATASET_KINDS:
+            raise ValueError(f"{self.name}: data.kind must be one of {DATASET_KINDS}, got {self.data.kind!r}")
+        if self.data.augment not in AUGMENT_PRESETS:
+            raise ValueError(f"{self.name}: data.augment must be one of {AUGMENT_PRESETS}, got {self.data.augment!r}")
+        if self.data.convention not in TARGET_CONVENTIONS:
+            raise ValueError(f"{self.name}: data.convention must be one of {TARGET_CONVENTIONS}, "
+                             f"got {self.data.convention!r}")
+        if self.train.optimizer != "rmsprop":
+            raise ValueError(f"{self.name}: train.optimizer must be 'rmsprop' (paper), got {self.train.optimizer!r}")
+        if len(self.train.milestones) != len(self.train.lr_multipliers):
+            raise ValueError(f"{self.name}: train.milestones {self.train.milestones} and train.lr_multipliers "
+                             f"{self.train.lr_multipliers} must have the same length")
+        if list(self.train.milestones) != sorted(self.train.milestones):
+            raise ValueError(f"{self.name}: train.milestones must be increasing, got {self.train.milestones}")
+        for key in ("epochs", "batch_size", "val_every"):
+            if getattr(self.train, key) < 1:
+                raise ValueError(f"{self.name}: train.{key} must be >= 1, got {getattr(self.train, key)}")
+        if self.data.input_size % 32:
+            raise ValueError(f"{self.name}: data.input_size must be a multiple of 32, got {self.data.input_size}")
+        if not self.train.eval_scales:
+            raise ValueError(f"{self.name}: train.eval_scales must not be empty")
+        return self
+
+
+def _plain(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {k: _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    return x
+
+
+def _from_dict(cls: type, d: dict[str, Any], where: str) -> Any:
+    if not isinstance(d, dict):
+        raise ValueError(f"{where}: expected a mapping, got {type(d).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(d) - set(fields)
+    if unknown:
+        raise ValueError(f"{where}: unknown keys {sorted(unknown)}; expected some of {sorted(fields)}")
+    kwargs: dict[str, Any] = {}
+    for key, value in d.items():
+        nested = _NESTED.get((cls, key))
+        if nested is not None and value is not None:
+            kwargs[key] = _from_dict(nested, value, f"{where}.{key}")
+        elif isinstance(value, list):
+            kwargs[key] = tuple(value)
+        else:
+            kwargs[key] = value
+    return cls(**kwargs)
+
+
+_NESTED: dict[tuple[type, str], type] = {
+    (ExperimentConfig, "model"): ModelConfig,
+    (ExperimentConfig, "data"): DataConfig,
+    (ExperimentConfig, "train"): TrainConfig,
+    (DataConfig, "synthetic"): SyntheticConfig,
+}
+
+
+def save_config(cfg: ExperimentConfig, path: str | Path) -> Path:
+    """Write ``cfg`` as JSON (``.json``) or YAML (``.yaml``/``.yml``).
+
+    Args:
+        cfg: the configuration.
+        path: output file; its suffix picks the format.
+    """
+    path = Path(path)
+    d = cfg.to_dict()
+    if path.suffix == ".json":
+        path.write_text(json.dumps(d, indent=2) + "\n")
+    elif path.suffix in (".yaml", ".yml"):
+        import yaml
+
+        path.write_text(yaml.safe_dump(d, sort_keys=False))
+    else:
+        raise ValueError(f"{path}: config files must end in .json, .yaml or .yml")
+    return path
+
+
+def load_config(path: str | Path) -> ExperimentConfig:
+    """Read a config written by :func:`save_config` (JSON or YAML)."""
+    path = Path(path)
+    text = path.read_text()
+    if path.suffix == ".json":
+        d = json.loads(text)
+    elif path.suffix in (".yaml", ".yml"):
+        import yaml
+
+        d = yaml.safe_load(text)
+    else:
+        raise ValueError(f"{path}: config files must end in .json, .yaml or .yml")
+    try:
+        return ExperimentConfig.from_dict(d)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: {exc}") from exc

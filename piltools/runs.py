@@ -1,0 +1,254 @@
+"""Run directories: where one (experiment, scale, seed) training run keeps everything.
+
+Layout: ``<out>/<scale>/<experiment-slug>/<run_id>/`` where ``run_id`` is a
+short hash of the resolved config (seed included) and ``out`` defaults to
+``results/runs`` under the project root. A run directory holds:
+
+- ``config.json``: the resolved :class:`~piltools.config.ExperimentConfig`;
+- ``version.txt``: ``git describe --always --dirty`` of the code (or ``unknown``);
+- ``machine.json``: host, platform, torch version, device, threads, world size;
+- ``metrics.csv``: one row per epoch (:data:`METRIC_COLUMNS`);
+- ``last.pt``: the latest checkpoint (atomic write; tensors and plain values only);
+- ``eval.json``: the final evaluation; its presence marks the run complete;
+- ``predictions_val.csv``: for LIP, predictions in LIP CSV format in original
+  image coordinates.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import platform
+import socket
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from piltools.config import ExperimentConfig
+
+METRIC_COLUMNS: tuple[str, ...] = (
+    "epoch", "loss", "heatmap_loss", "parsing_loss", "train_acc", "val_pck", "lr", "seconds",
+)
+# Fields of the config that do not change what a run computes (excluded from the hash).
+_UNHASHED = ("command", "notes")
+
+
+def project_root() -> Path:
+    """The folder holding ``pyproject.toml`` above the package, else the current folder.
+
+    Override with the environment variable ``PILTOOLS_HOME``.
+    """
+    env = os.environ.get("PILTOOLS_HOME")
+    if env:
+        return Path(env).resolve()
+    here = Path(__file__).resolve().parent.parent
+    if (here / "pyproject.toml").is_file():
+        return here
+    return Path.cwd().resolve()
+
+
+def resolve_path(path: str | Path) -> Path:
+    """``path`` if absolute, else relative to :func:`project_root`."""
+    path = Path(path)
+    return path if path.is_absolute() else project_root() / path
+
+
+def experiment_slug(name: str) -> str:
+    """A folder name for an experiment name: ``table1/vgg16-pil`` -> ``table1-vgg16-pil``."""
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in name.lower())
+
+
+def hashed_config(cfg: ExperimentConfig, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The dict the run id is computed from: the resolved config (minus free text) + ``extra``."""
+    d = cfg.to_dict()
+    for key in _UNHASHED:
+        d.pop(key, None)
+    if extra:
+        d["extra"] = dict(sorted(extra.items()))
+    return d
+
+
+def run_id(cfg: ExperimentConfig, extra: dict[str, Any] | None = None) -> str:
+    """12 hex digits of SHA-256 over the canonical JSON of :func:`hashed_config`.
+
+    Args:
+        cfg: the resolved config (its ``seed`` is part of it).
+        extra: other things the result depends on (e.g. the transfer source's
+            run id, the DDP world size).
+    """
+    text = json.dumps(hashed_config(cfg, extra), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def run_dir_for(cfg: ExperimentConfig, out: str | Path = "results/runs",
+                extra: dict[str, Any] | None = None) -> Path:
+    """``<out>/<scale>/<slug>/<run_id>`` (``out`` relative to the project root)."""
+    return resolve_path(out) / cfg.scale / experiment_slug(cfg.name) / run_id(cfg, extra)
+
+
+def code_version() -> str:
+    """``git describe --always --dirty`` of the project, or ``"unknown"``."""
+    try:
+        res = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=project_root(),
+                             capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    out = res.stdout.strip()
+    return out if res.returncode == 0 and out else "unknown"
+
+
+def machine_info(device: str = "cpu", world_size: int = 1) -> dict[str, Any]:
+    """Host, platform, versions and device of the machine running a run."""
+    import torch
+
+    info: dict[str, Any] = {
+        "host": socket.gethostname(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "device": device,
+        "world_size": world_size,
+    }
+    if device.startswith("cuda") and torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(torch.device(device))
+    return info
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file + ``os.replace``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """Atomic JSON write (NaN written as ``NaN``)."""
+    write_text_atomic(path, json.dumps(obj, indent=2, default=_json_default) + "\n")
+
+
+def _json_default(x: Any) -> Any:
+    if hasattr(x, "tolist"):
+        return x.tolist()
+    if isinstance(x, Path):
+        return str(x)
+    raise TypeError(f"cannot serialise {type(x).__name__} to JSON")
+
+
+def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    """Write a checkpoint atomically (temporary file in the same folder + ``os.replace``).
+
+    Args:
+        path: destination, e.g. ``run_dir / "last.pt"``.
+        state: tensors and plain values only (so ``torch.load(weights_only=True)`` reads it).
+    """
+    import torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def load_checkpoint(path: Path, map_location: str = "cpu") -> dict[str, Any]:
+    """Read a checkpoint with ``torch.load(weights_only=True)``."""
+    import torch
+
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except (RuntimeError, EOFError, OSError) as exc:
+        raise RuntimeError(f"cannot read checkpoint {path}: {exc}") from exc
+
+
+def write_metrics(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Write all epoch rows to ``metrics.csv`` (atomically, header :data:`METRIC_COLUMNS`)."""
+    import io
+
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(METRIC_COLUMNS), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: row.get(k, "") for k in METRIC_COLUMNS})
+    write_text_atomic(path, buf.getvalue())
+
+
+def read_metrics(path: Path) -> list[dict[str, float]]:
+    """Rows of ``metrics.csv`` as dicts of floats (``epoch`` as int)."""
+    rows = []
+    with open(path, newline="") as f:
+        for line, row in enumerate(csv.DictReader(f), start=2):
+            try:
+                parsed = {k: float(v) if v not in ("", None) else float("nan") for k, v in row.items()}
+            except ValueError as exc:
+                raise ValueError(f"{path} line {line}: expected numbers in every column: {exc}") from exc
+            parsed["epoch"] = int(parsed["epoch"])
+            rows.append(parsed)
+    return rows
+
+
+@dataclass
+class RunResult:
+    """What a finished run returns.
+
+    Attributes:
+        run_dir: the run directory.
+        config: the resolved config.
+        metrics: per-epoch rows (``pandas.DataFrame(result.metrics)``).
+        eval: the final evaluation (``eval.json``): for LIP ``eval["lip_pckh"]``
+            is the PCKh table (Head, Sho., ..., PCK, counts), ``eval["pck"]``
+            the overall PCK; for MPII ``eval["mpii_pckh"]``; parsing mIoU under
+            ``eval["parsing"]`` where the model parses.
+        cached: True when the stored result was returned without training.
+    """
+
+    run_dir: Path
+    config: ExperimentConfig
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+    eval: dict[str, Any] = field(default_factory=dict)
+    cached: bool = False
+
+    @property
+    def run_id(self) -> str:
+        """The run directory's name (the config hash)."""
+        return self.run_dir.name
+
+    def metrics_frame(self):
+        """Per-epoch metrics as a ``pandas.DataFrame``."""
+        import pandas as pd
+
+        return pd.DataFrame(self.metrics, columns=list(METRIC_COLUMNS))
+
+
+def is_complete(run_dir: Path) -> bool:
+    """A run is complete once its ``eval.json`` exists (written last)."""
+    return (run_dir / "eval.json").is_file()
+
+
+def load_result(run_dir: Path, cached: bool = True) -> RunResult:
+    """Read a completed run directory back into a :class:`RunResult`."""
+    from piltools.config import load_config
+
+    if not is_complete(run_dir):
+        raise FileNotFoundError(f"{run_dir} holds no finished run (no eval.json)")
+    return RunResult(
+        run_dir=run_dir,
+        config=load_config(run_dir / "config.json"),
+        metrics=read_metrics(run_dir / "metrics.csv"),
+        eval=json.loads((run_dir / "eval.json").read_text()),
+        cached=cached,
+    )

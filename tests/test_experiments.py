@@ -1,0 +1,65 @@
+"""The experiment registry: every table row resolves at every scale; the paper's numbers line up."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from piltools.experiments import EXPERIMENTS, SCALE_NAMES, get_experiment, list_experiments
+from piltools.paper import PAPER_NUMBERS, paper_numbers, paper_value
+
+
+@pytest.mark.parametrize("scale", SCALE_NAMES)
+@pytest.mark.parametrize("name", list(EXPERIMENTS))
+def test_every_experiment_resolves(name, scale):
+    cfg = get_experiment(name, scale, seed=3)
+    assert cfg.name == name and cfg.scale == scale and cfg.seed == 3
+    assert cfg.command == f"python -m piltools train {name} --scale {scale} --seed 3"
+    if scale == "paper":
+        assert cfg.data.synthetic is None and cfg.data.input_size == 256 and cfg.train.epochs == 250
+        assert cfg.model.width is None
+        assert len(cfg.train.eval_scales) == (1 if cfg.data.kind == "pascal" else 6)
+    else:
+        assert cfg.data.synthetic is not None and cfg.data.root.startswith("data/synthetic/")
+
+
+def test_every_model_name_is_registered():
+    from piltools.models import list_models
+
+    registered = set(list_models())
+    for name in list_experiments():
+        assert EXPERIMENTS[name].model in registered, name
+
+
+def test_tables_are_covered():
+    names = list_experiments()
+    assert sum(n.startswith("table1/") for n in names) == 7
+    assert sum(n.startswith("table2/") for n in names) == 8
+    assert [n for n in names if n.startswith("table3/")] == [f"table3/pil-hg-1s-{u}u" for u in (1, 2, 4, 8)]
+    assert {"table5/baseline", "table5/pil", "mpii/hg-8s-1u", "mpii/hg-8s-1u-pil-transfer"} <= set(names)
+    assert get_experiment("mpii/hg-8s-1u-pil-transfer", "cpu").transfer_from == "table2/hg-8s-1u-pil"
+    assert get_experiment("mpii/hg-8s-1u", "cpu").train.parsing_loss is False  # MPII has no parsing labels
+
+
+def test_cpu_vgg_adapter_gives_3x3_kernels():
+    # VGG stride 8 at 128 px -> 16x16 features; (16 - 3) // 2 + 1 = 7, one pool -> 3 (paper: 3x3 at 256 px)
+    cfg = get_experiment("table1/vgg16-pil", "cpu")
+    assert cfg.data.input_size == 128 and cfg.model.adapter_pools == 1
+
+
+def test_paper_numbers_name_existing_experiments():
+    assert {p.experiment for p in PAPER_NUMBERS} <= set(list_experiments())
+    assert paper_value("table1/vgg16-pil", "PCK") == 75.0
+    assert paper_value("mpii/hg-8s-1u-pil-transfer", "PCKh") == 91.0
+    assert len(paper_numbers("Table 1")) == 7
+    with pytest.raises(KeyError):
+        paper_numbers("Table 9")
+
+
+def test_cli_lists_experiments():
+    out = subprocess.run([sys.executable, "-m", "piltools", "experiments", "--scale", "smoke"],
+                         capture_output=True, text=True, check=True).stdout
+    lines = out.strip().splitlines()
+    assert len(lines) == 1 + len(EXPERIMENTS)
+    assert lines[1].split()[:2] == ["table1/vgg16", "Table"]
