@@ -14,7 +14,7 @@ from collections.abc import Callable
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from piltools.models.layers import Residual, conv_bn_relu, msra_init_
+from piltools.models.layers import Residual, conv_bn_relu, head_init_, msra_init_
 
 
 def residual_units(channels: int, num_units: int) -> nn.Sequential:
@@ -99,6 +99,8 @@ class StackedHourglass(nn.Module):
         self.merge_features = nn.ModuleList([nn.Conv2d(width, width, 1) for _ in range(num_stacks - 1)])
         self.merge_outputs = nn.ModuleList([nn.Conv2d(num_outputs, width, 1) for _ in range(num_stacks - 1)])
         msra_init_(self)
+        for head in self.heads:
+            head_init_(head)
 
     def forward(self, images: Tensor, refine: Callable[[Tensor], Tensor] | None = None) -> tuple[list[Tensor], Tensor]:
         """Args:

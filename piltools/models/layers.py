@@ -38,6 +38,27 @@ def msra_init_(module: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
+# Standard deviation of the output classifiers' initial weights.
+HEAD_INIT_STD = 0.001
+
+
+def head_init_(conv: nn.Conv2d, std: float = HEAD_INIT_STD) -> None:
+    """Initialise an output classifier (1x1 heatmap or parsing head) near zero, in place.
+
+    With MSRA init through a deep BN-free VGG16 the heads start with outputs in
+    the hundreds, and the first few hundred steps are spent shrinking them; a
+    near-zero start (as in Newell et al.'s and later heatmap regressors' final
+    layers) begins from the all-zero heatmap instead.
+
+    Args:
+        conv: the classifier convolution.
+        std: weight standard deviation; the bias is zeroed.
+    """
+    nn.init.normal_(conv.weight, std=std)
+    if conv.bias is not None:
+        nn.init.zeros_(conv.bias)
+
+
 def conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int = 1, stride: int = 1) -> nn.Sequential:
     """``Conv(k, stride, 'same' padding) -> BN -> ReLU``.
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from torch import Tensor, nn
 
-from piltools.models.layers import msra_init_
+from piltools.models.layers import head_init_, msra_init_
 
 VGG16_FCN_LAYOUT: tuple[int | str, ...] = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, 512, 512, 512)
 
@@ -74,7 +74,7 @@ class VGG16Net(nn.Module):
         self.channels = self.encoder.out_channels
         self.num_outputs = num_outputs
         self.head = nn.Conv2d(self.channels, num_outputs, 1)
-        msra_init_(self.head)
+        head_init_(self.head)
 
     def forward(self, images: Tensor, refine: Callable[[Tensor], Tensor] | None = None) -> tuple[list[Tensor], Tensor]:
         """Args:
