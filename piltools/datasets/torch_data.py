@@ -139,7 +139,7 @@ class _AugmentedDataset(Dataset):
                                                 image_hw=image.shape[:2])
         else:
             center, scale = np.asarray(record.center, dtype=np.float64), float(record.scale)
-        params = sample_params(self.preset, sample_rng(self.seed, self.epoch, index))
+        params = sample_params(self.preset, sample_rng(self.seed, self.epoch, index), self.input_size)
         aug = augment(image=image, parsing=parsing, joints=joints, occluded=occluded, center=center,
                       scale=scale, input_size=self.input_size, params=params, flip_perm=self.flip_perm,
                       parsing_flip_perm=self.parsing_flip_perm, box_margin=self.box_margin)

@@ -53,7 +53,10 @@ class AugmentPreset:
     Args:
         max_rotation: rotation drawn from U[-max_rotation, max_rotation] degrees.
         scale_range: zoom drawn from U[lo, hi] (> 1 enlarges the person).
-        max_translation: centre shift per axis drawn from U[-t, t] input pixels.
+        max_translation: centre shift per axis drawn from U[-t, t] pixels OF A
+            256-PIXEL INPUT (the paper's +-40 px at 256x256); :func:`sample_params`
+            rescales it to the actual input size so a smaller input sees the same
+            relative shift.
         flip_prob: probability of a horizontal flip.
     """
 
@@ -106,20 +109,27 @@ def sample_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(seed), int(epoch), int(index)]))
 
 
-def sample_params(preset: AugmentPreset, rng: np.random.Generator) -> AugmentParams:
+# The input size at which the presets' translations are given (the paper's).
+REFERENCE_INPUT_SIZE = 256
+
+
+def sample_params(preset: AugmentPreset, rng: np.random.Generator,
+                  input_size: int = REFERENCE_INPUT_SIZE) -> AugmentParams:
     """Draw one sample's augmentation from ``preset`` (always the same 5 draws, in order).
 
     Args:
         preset: the ranges.
         rng: the sample's generator (:func:`sample_rng`).
+        input_size: network input side; the translation range is scaled by
+            ``input_size / 256`` (the paper's +-40 px are at 256x256).
     """
     u = rng.random(5)  # rotation, scale, tx, ty, flip
     lo, hi = preset.scale_range
+    max_t = preset.max_translation * input_size / REFERENCE_INPUT_SIZE
     return AugmentParams(
         rotation=float((2 * u[0] - 1) * preset.max_rotation),
         scale=float(lo + (hi - lo) * u[1]),
-        translate=(float((2 * u[2] - 1) * preset.max_translation),
-                   float((2 * u[3] - 1) * preset.max_translation)),
+        translate=(float((2 * u[2] - 1) * max_t), float((2 * u[3] - 1) * max_t)),
         flip=bool(u[4] < preset.flip_prob),
     )
 
