@@ -1,0 +1,146 @@
+"""Result tables and figures for the notebooks: our runs beside the paper's numbers.
+
+Everything here works on the flat per-run rows of
+:func:`piltools.training.engine.summary_row` (one row per experiment and seed),
+so a table can always be rebuilt from the committed ``results/*.csv`` files.
+The paper's numbers come from :mod:`piltools.paper` and are kept in their own,
+clearly labelled columns.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from piltools.paper import paper_numbers
+
+PCK_COLUMNS: tuple[str, ...] = ("Head", "Sho.", "Elb.", "Wri.", "Hip", "Knee", "Ank.", "U.Body", "PCK")
+
+
+def results_path(name: str, scale: str, root: str | Path = "results") -> Path:
+    """Where a notebook writes a result file.
+
+    ``cpu``-scale results are the committed ones (``results/NAME``); other scales
+    go to ``results/<scale>/NAME`` so a CI (``smoke``) run never overwrites them.
+    """
+    root = Path(root)
+    path = root / name if scale == "cpu" else root / scale / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def runs_frame(results: Iterable) -> pd.DataFrame:
+    """One row per run (experiment, seed) with the PCK columns, run id, code version, machine."""
+    from piltools.training.engine import summary_row
+
+    return pd.DataFrame([summary_row(r) for r in results])
+
+
+def aggregate(runs: pd.DataFrame, metric: str = "PCK") -> pd.DataFrame:
+    """Mean, standard deviation (ddof=1; NaN for one seed), min, max and seed count per experiment.
+
+    Args:
+        runs: rows of :func:`runs_frame` (columns ``experiment`` and ``metric``).
+        metric: the column to summarise.
+    """
+    g = runs.groupby("experiment", sort=False)[metric]
+    out = pd.DataFrame({"mean": g.mean(), "std": g.std(ddof=1), "min": g.min(), "max": g.max(),
+                        "seeds": g.count()})
+    return out.reset_index()
+
+
+def side_by_side(runs: pd.DataFrame, table: str, metric: str = "PCK", paper_metric: str | None = None,
+                 scale: str | None = None) -> pd.DataFrame:
+    """Our mean +- std per experiment next to the paper's number for the same row.
+
+    Args:
+        runs: rows of :func:`runs_frame`.
+        table: paper table, e.g. ``"Table 1"``.
+        metric: our column to compare (``PCK`` for LIP).
+        paper_metric: the paper's metric name (defaults to ``metric``).
+        scale: the scale our runs were made at, shown in the column names.
+    """
+    paper = {p.experiment: p for p in paper_numbers(table=table, metric=paper_metric or metric)}
+    agg = aggregate(runs, metric).set_index("experiment")
+    suffix = f" ({scale})" if scale else ""
+    rows = []
+    for exp in agg.index:
+        p = paper.get(exp)
+        rows.append({
+            "experiment": exp,
+            "paper row": p.row if p else "",
+            f"paper {metric} (paper's number)": p.value if p else np.nan,
+            f"ours {metric}{suffix} mean": agg.loc[exp, "mean"],
+            f"ours {metric}{suffix} std": agg.loc[exp, "std"],
+            "seeds": int(agg.loc[exp, "seeds"]),
+        })
+    return pd.DataFrame(rows)
+
+
+def difference(runs: pd.DataFrame, a: str, b: str, metric: str = "PCK") -> dict:
+    """Compare experiment ``a`` with ``b`` over seeds.
+
+    Returns a dict with the mean difference ``a - b``, the per-seed differences
+    (seeds present in both), and whether ``a`` beat ``b`` in every seed and by
+    more than the seeds' spread (``clear``).
+    """
+    pa = runs[runs.experiment == a].set_index("seed")[metric]
+    pb = runs[runs.experiment == b].set_index("seed")[metric]
+    common = sorted(set(pa.index) & set(pb.index))
+    per_seed = [float(pa[s] - pb[s]) for s in common]
+    mean = float(np.mean(per_seed)) if per_seed else float("nan")
+    spread = float(np.std(per_seed, ddof=1)) if len(per_seed) > 1 else float("nan")
+    clear = bool(per_seed) and all(d > 0 for d in per_seed) and (np.isnan(spread) or mean > spread)
+    return {"a": a, "b": b, "mean": mean, "per_seed": per_seed, "std": spread, "seeds": common,
+            "a_better_every_seed": bool(per_seed) and all(d > 0 for d in per_seed), "clear": clear}
+
+
+def describe_difference(d: dict, paper_a: float | None = None, paper_b: float | None = None) -> str:
+    """A one-paragraph verdict computed from :func:`difference` (no hand-written claims)."""
+    seeds = len(d["seeds"])
+    text = (f"{d['a']} - {d['b']}: {d['mean']:+.1f} PCK on our data "
+            f"(mean over {seeds} seed(s); per seed: {', '.join(f'{x:+.1f}' for x in d['per_seed'])}).")
+    if paper_a is not None and paper_b is not None:
+        text += f" The paper reports {paper_a - paper_b:+.1f} ({paper_a} vs {paper_b})."
+    if seeds == 0:
+        return text + " No common seeds: nothing to compare."
+    if d["clear"]:
+        text += " On our data the first model is better in every seed, by more than the spread across seeds."
+    elif d["a_better_every_seed"]:
+        text += " On our data the first model is better in every seed, but by less than the spread across seeds."
+    elif d["mean"] > 0:
+        text += " On our data the first model is better on average but not in every seed: the claim does not clearly hold."
+    else:
+        text += " On our data the first model is NOT better: the paper's claim does not hold here."
+    return text
+
+
+def plot_side_by_side(runs: pd.DataFrame, table: str, metric: str = "PCK", order: list[str] | None = None,
+                      title: str = "", ax=None):
+    """Dot per seed, bar for our mean, and a hollow diamond for the paper's number, per experiment."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    order = order or list(dict.fromkeys(runs["experiment"]))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.3 * len(order) + 2.5, 4.2))
+    sns.barplot(data=runs, x="experiment", y=metric, order=order, errorbar=None, color="#9ecae1",
+                ax=ax, label="ours (mean over seeds)")
+    sns.stripplot(data=runs, x="experiment", y=metric, order=order, color="#08519c", size=5, jitter=0.15,
+                  ax=ax, label="ours (one seed)")
+    paper = {p.experiment: p.value for p in paper_numbers(table=table, metric=metric)}
+    xs = [i for i, e in enumerate(order) if e in paper]
+    ax.scatter(xs, [paper[order[i]] for i in xs], marker="D", s=60, facecolors="none", edgecolors="#d62728",
+               linewidths=1.8, zorder=5, label="paper's number (real LIP)")
+    handles, labels = ax.get_legend_handles_labels()
+    uniq = dict(zip(labels, handles))
+    ax.legend(uniq.values(), uniq.keys(), loc="lower right", fontsize=8)
+    ax.set_xticks(range(len(order)))
+    ax.set_xticklabels([e.split("/")[-1] for e in order], rotation=30, ha="right")
+    ax.set_xlabel("")
+    ax.set_ylabel(f"{metric} (%)")
+    ax.set_title(title)
+    ax.grid(axis="y", alpha=0.3)
+    return ax
