@@ -60,11 +60,10 @@ def side_by_side(runs: pd.DataFrame, table: str, metric: str = "PCK", paper_metr
         table: paper table, e.g. ``"Table 1"``.
         metric: our column to compare (``PCK`` for LIP).
         paper_metric: the paper's metric name (defaults to ``metric``).
-        scale: the scale our runs were made at, shown in the column names.
+        scale: the scale our runs were made at, written in a ``scale`` column.
     """
     paper = {p.experiment: p for p in paper_numbers(table=table, metric=paper_metric or metric)}
     agg = aggregate(runs, metric).set_index("experiment")
-    suffix = f" ({scale})" if scale else ""
     rows = []
     for exp in agg.index:
         p = paper.get(exp)
@@ -72,9 +71,10 @@ def side_by_side(runs: pd.DataFrame, table: str, metric: str = "PCK", paper_metr
             "experiment": exp,
             "paper row": p.row if p else "",
             f"paper {metric} (paper's number)": p.value if p else np.nan,
-            f"ours {metric}{suffix} mean": agg.loc[exp, "mean"],
-            f"ours {metric}{suffix} std": agg.loc[exp, "std"],
+            f"ours {metric} mean": agg.loc[exp, "mean"],
+            f"ours {metric} std": agg.loc[exp, "std"],
             "seeds": int(agg.loc[exp, "seeds"]),
+            "scale": scale or "",
         })
     return pd.DataFrame(rows)
 
@@ -106,6 +106,9 @@ def describe_difference(d: dict, paper_a: float | None = None, paper_b: float | 
         text += f" The paper reports {paper_a - paper_b:+.1f} ({paper_a} vs {paper_b})."
     if seeds == 0:
         return text + " No common seeds: nothing to compare."
+    if seeds == 1:
+        verdict = "better" if d["mean"] > 0 else "NOT better"
+        return text + f" On our data the first model is {verdict} in the single seed run (no spread to judge by)."
     if d["clear"]:
         text += " On our data the first model is better in every seed, by more than the spread across seeds."
     elif d["a_better_every_seed"]:

@@ -1,0 +1,56 @@
+"""Result tables: aggregation over seeds, comparisons and the paper's numbers kept apart."""
+import math
+
+import pandas as pd
+import pytest
+
+from piltools import reports
+
+
+@pytest.fixture()
+def runs() -> pd.DataFrame:
+    # Two experiments x three seeds, hand-placed PCK values.
+    return pd.DataFrame({
+        "experiment": ["table1/vgg16"] * 3 + ["table1/vgg16-pil"] * 3,
+        "seed": [0, 1, 2, 0, 1, 2],
+        "PCK": [40.0, 42.0, 44.0, 45.0, 44.0, 49.0],
+    })
+
+
+def test_aggregate_mean_std(runs):
+    agg = reports.aggregate(runs).set_index("experiment")
+    # vgg16: mean (40+42+44)/3 = 42, sample std sqrt(((-2)^2+0+2^2)/2) = 2
+    assert agg.loc["table1/vgg16", "mean"] == pytest.approx(42.0)
+    assert agg.loc["table1/vgg16", "std"] == pytest.approx(2.0)
+    assert agg.loc["table1/vgg16-pil", "seeds"] == 3
+
+
+def test_difference_per_seed(runs):
+    d = reports.difference(runs, "table1/vgg16-pil", "table1/vgg16")
+    # per seed: 45-40=5, 44-42=2, 49-44=5 -> mean 4, std sqrt((1+4+1)/2) = sqrt(3) ~ 1.73 < 4 -> clear
+    assert d["per_seed"] == [5.0, 2.0, 5.0]
+    assert d["mean"] == pytest.approx(4.0)
+    assert d["std"] == pytest.approx(math.sqrt(3.0))
+    assert d["clear"]
+    text = reports.describe_difference(d, 75.0, 69.1)
+    assert "+4.0" in text and "+5.9" in text and "better in every seed" in text
+
+
+def test_difference_reversed_says_not_better(runs):
+    d = reports.difference(runs, "table1/vgg16", "table1/vgg16-pil")
+    assert not d["clear"] and d["mean"] == pytest.approx(-4.0)
+    assert "NOT better" in reports.describe_difference(d)
+
+
+def test_side_by_side_keeps_paper_numbers_in_their_own_column(runs):
+    table = reports.side_by_side(runs, "Table 1", scale="cpu").set_index("experiment")
+    # the paper's Table 1: VGG16 69.1, VGG16-PIL(VGG16) 75.0
+    assert table.loc["table1/vgg16", "paper PCK (paper's number)"] == 69.1
+    assert table.loc["table1/vgg16-pil", "paper PCK (paper's number)"] == 75.0
+    assert table.loc["table1/vgg16-pil", "ours PCK mean"] == pytest.approx(46.0)
+    assert set(table["scale"]) == {"cpu"}
+
+
+def test_results_path_keeps_other_scales_apart(tmp_path):
+    assert reports.results_path("table1.csv", "cpu", tmp_path) == tmp_path / "table1.csv"
+    assert reports.results_path("table1.csv", "smoke", tmp_path) == tmp_path / "smoke" / "table1.csv"
