@@ -24,8 +24,11 @@ def results_path(name: str, scale: str, root: str | Path = "results") -> Path:
 
     ``cpu``-scale results are the committed ones (``results/NAME``); other scales
     go to ``results/<scale>/NAME`` so a CI (``smoke``) run never overwrites them.
+    A relative ``root`` is taken from the project root (not the notebook's folder).
     """
-    root = Path(root)
+    from piltools.runs import resolve_path
+
+    root = resolve_path(root)
     path = root / name if scale == "cpu" else root / scale / name
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
@@ -139,7 +142,7 @@ def plot_side_by_side(runs: pd.DataFrame, table: str, metric: str = "PCK", order
                linewidths=1.8, zorder=5, label="paper's number (real LIP)")
     handles, labels = ax.get_legend_handles_labels()
     uniq = dict(zip(labels, handles))
-    ax.legend(uniq.values(), uniq.keys(), loc="lower right", fontsize=8)
+    ax.legend(uniq.values(), uniq.keys(), loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     ax.set_xticks(range(len(order)))
     ax.set_xticklabels([e.split("/")[-1] for e in order], rotation=30, ha="right")
     ax.set_xlabel("")
