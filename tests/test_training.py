@@ -203,3 +203,17 @@ def test_multi_person_smoke_run_reports_map(tmp_path):
     assert 0.0 <= res.eval["mAP"] <= 100.0 and res.eval["pck"] == res.eval["mAP"]
     assert len(res.eval["AP"]) == res.config.model.num_joints
     assert all(math.isfinite(r["loss"]) for r in res.metrics)
+
+
+def test_run_many_in_parallel_processes_matches_sequential(tmp_path):
+    # Two smoke runs trained by two processes, then asked for again sequentially:
+    # the second call must find both cached, with the same evaluation, in (name, seed) order.
+    from piltools.training import run_many
+
+    names = ["table1/vgg16", "table1/vgg16-self"]
+    par = run_many(names, scale="smoke", seeds=[0], out=tmp_path, quiet=True, jobs=2)
+    seq = run_many(names, scale="smoke", seeds=[0], out=tmp_path, quiet=True, jobs=1)
+    assert [r.config.name for r in par] == names
+    assert all(r.cached for r in seq)
+    assert [r.run_dir for r in par] == [r.run_dir for r in seq]
+    assert [r.eval["pck"] for r in par] == [r.eval["pck"] for r in seq]

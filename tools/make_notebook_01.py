@@ -31,7 +31,8 @@ import os
 
 SCALE = os.environ.get("PILTOOLS_SCALE", "cpu")  # smoke (CI) | cpu (default) | paper
 SEEDS = {"smoke": [0], "cpu": [0, 1, 2], "paper": [0]}[SCALE]
-print(f"scale={SCALE}, {len(SEEDS)} seed(s)")""", metadata={"tags": ["parameters"]}),
+JOBS = {"smoke": 1, "cpu": os.cpu_count() or 1, "paper": 1}[SCALE]  # cpu runs use one thread each: one run per core
+print(f"scale={SCALE}, {len(SEEDS)} seed(s), {JOBS} run(s) at a time")""", metadata={"tags": ["parameters"]}),
     md("The seven Table 1 rows are named experiments of the library:"),
     code("""from piltools.experiments import get_experiment, list_experiments
 
@@ -47,7 +48,7 @@ import time
 from piltools.training import run_many
 
 t0 = time.time()
-results = run_many(EXPERIMENTS, scale=SCALE, seeds=SEEDS)
+results = run_many(EXPERIMENTS, scale=SCALE, seeds=SEEDS, jobs=JOBS)
 print(f"{len(results)} runs ready in {time.time() - t0:.0f} s")"""),
     md("One row per run, written to `results/table1.csv` (schema in `results/README.md`; `smoke`/`paper` runs go to `results/<scale>/`):"),
     code("""# NBVAL_IGNORE_OUTPUT

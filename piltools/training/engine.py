@@ -104,10 +104,34 @@ def run_experiment(name: str, scale: str = "cpu", seed: int = 0, out: str | Path
 
 def run_many(names: Iterable[str], scale: str = "cpu", seeds: Iterable[int] = (0,),
              out: str | Path = "results/runs", quiet: bool | None = None,
-             device: str | None = None) -> list[RunResult]:
-    """:func:`run_experiment` for every (name, seed), names outer, seeds inner."""
+             device: str | None = None, jobs: int = 1) -> list[RunResult]:
+    """:func:`run_experiment` for every (name, seed), names outer, seeds inner.
+
+    Args:
+        jobs: runs trained at once, each in its own process (the ``cpu`` scale
+            trains with one torch thread, so ``jobs=2`` uses both cores of a
+            2-core machine). Results come back in the (name, seed) order
+            whatever the order they finish in; cached runs cost nothing either way.
+    """
     seeds = list(seeds)
-    return [run_experiment(n, scale, s, out=out, quiet=quiet, device=device) for n in names for s in seeds]
+    pairs = [(n, s) for n in names for s in seeds]
+    if jobs <= 1 or len(pairs) <= 1:
+        return [run_experiment(n, scale, s, out=out, quiet=quiet, device=device) for n, s in pairs]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    quiet = True if quiet is None else quiet  # interleaved progress bars from several processes are unreadable
+    # A transfer run trains its LIP-side source first; train every needed source in a first wave so that two
+    # processes never train the same run directory.
+    sources = sorted({(get_experiment(n, scale, s).transfer_from, s) for n, s in pairs} - {(None, s) for s in seeds},
+                     key=str)
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for f in [pool.submit(run_experiment, n, scale, s, out, quiet, device) for n, s in sources]:
+            f.result()
+        futures = {}
+        for pair in dict.fromkeys(pairs):  # each distinct (name, seed) once
+            futures[pair] = pool.submit(run_experiment, pair[0], scale, pair[1], out, quiet, device)
+        return [futures[pair].result() for pair in pairs]
 
 
 def run_config(cfg: ExperimentConfig, out: str | Path = "results/runs", quiet: bool | None = None,
