@@ -164,3 +164,57 @@ def to_original(coords: Tensor | np.ndarray, affine: Tensor | np.ndarray) -> Ten
     if is_numpy:
         return out.numpy()
     return out.to(coords.dtype if torch.is_floating_point(coords) else torch.float32)
+
+
+#: default grouping radius as a fraction of the input side (a project choice, documented)
+GROUP_RADIUS_FRACTION = 0.1
+#: default NMS score threshold on the confidence maps (peak 1)
+PEAK_THRESHOLD = 0.1
+
+
+def decode_people(heatmaps: np.ndarray, offsets: np.ndarray, stride: int, input_size: int,
+                  threshold: float = PEAK_THRESHOLD, radius: float | None = None) -> np.ndarray:
+    """Group NMS peaks into people by position + predicted centroid offset.
+
+    Args:
+        heatmaps: ``(K, h, w)`` joint confidence maps (no background channel).
+        offsets: ``(2K, h, w)`` predicted offsets (input px / ``input_size``).
+        stride: input pixels per heatmap cell.
+        input_size: network input side (offset unit).
+        threshold: minimum peak value.
+        radius: grouping radius in input pixels (default
+            :data:`GROUP_RADIUS_FRACTION` x ``input_size``).
+
+    Returns:
+        ``(P, K, 3)`` x, y (input pixels), score; NaN x, y and score for joints
+        a person lacks. ``P`` may be 0.
+    """
+    k_num, h, w = heatmaps.shape
+    radius = GROUP_RADIUS_FRACTION * input_size if radius is None else radius
+    hm = torch.as_tensor(heatmaps, dtype=torch.float32)[None]  # (1, K, h, w)
+    peak = (hm == F.max_pool2d(hm, 3, stride=1, padding=1)) & (hm > threshold)
+    _, ks, vs, us = torch.nonzero(peak, as_tuple=True)
+    scores = hm[0, ks, vs, us].numpy()
+    ks, vs, us = ks.numpy(), vs.numpy(), us.numpy()
+    xs = (us + 0.5) * stride - 0.5
+    ys = (vs + 0.5) * stride - 0.5
+    cx = xs + offsets[2 * ks, vs, us] * input_size
+    cy = ys + offsets[2 * ks + 1, vs, us] * input_size
+    people: list[np.ndarray] = []  # each (K, 3)
+    votes: list[list[tuple[float, float]]] = []
+    for i in np.argsort(-scores, kind="stable"):
+        best, best_d = None, radius
+        for p, person in enumerate(people):
+            if np.isfinite(person[ks[i], 2]):
+                continue  # already has this joint type: split
+            mx, my = np.mean(votes[p], axis=0)
+            d = float(np.hypot(cx[i] - mx, cy[i] - my))
+            if d <= best_d:
+                best, best_d = p, d
+        if best is None:
+            people.append(np.full((k_num, 3), np.nan))
+            votes.append([])
+            best = len(people) - 1
+        people[best][ks[i]] = (xs[i], ys[i], scores[i])
+        votes[best].append((cx[i], cy[i]))
+    return np.stack(people) if people else np.zeros((0, k_num, 3))

@@ -103,3 +103,25 @@ def total_loss(out: PoseOutput, batch: dict, beta: float = DEFAULT_BETA) -> tupl
     ps = parsing_loss(out.parsing, target)
     loss = hm + beta * ps
     return loss, {"heatmap": float(hm.detach()), "parsing": float(ps.detach())}
+
+
+def offset_loss(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
+    """Masked smooth-L1 loss of centroid offsets.
+
+    Args:
+        pred: ``(N, 2K, h, w)`` predicted (dx, dy) per joint.
+        target: ``(N, 2K, h, w)`` target offsets (input px / input size).
+        mask: ``(N, K, h, w)`` 1 where the target is defined.
+
+    Returns:
+        Mean over defined entries (0 when none is defined).
+    """
+    if pred.shape != target.shape or mask.shape[1] * 2 != pred.shape[1]:
+        raise ValueError(f"offset_loss: pred {tuple(pred.shape)}, target {tuple(target.shape)}, "
+                         f"mask {tuple(mask.shape)} do not match")
+    m = mask.repeat_interleave(2, dim=1)  # (N, K, h, w) -> (N, 2K, h, w): x and y share the mask
+    total = m.sum()
+    if float(total) == 0.0:
+        return pred.sum() * 0.0
+    per = F.smooth_l1_loss(pred.float(), target.float(), reduction="none", beta=0.05)
+    return (per * m).sum() / total

@@ -165,7 +165,8 @@ def test_transfer_loads_and_freezes_the_lip_parsing_side(tmp_path):
 
 
 def test_decode_people_groups_peaks_by_centroid_offset():
-    from piltools.training.multiperson import decode_people, offset_loss
+    from piltools.decoding import decode_people
+    from piltools.losses import offset_loss
 
     k, size, stride, inp = 3, 16, 4, 64
     hm = np.zeros((k, size, size), dtype=np.float32)

@@ -45,7 +45,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from piltools.config import ExperimentConfig
 from piltools.decoding import decode_heatmaps
 from piltools.experiments import get_experiment
-from piltools.losses import total_loss
+from piltools.losses import offset_loss, total_loss
 from piltools.metrics import pck_accuracy
 from piltools.runs import (
     RunResult,
@@ -464,7 +464,7 @@ def _train(cfg: ExperimentConfig, run_dir: Path, ctx: D.DistContext, quiet: bool
                 out.parsing = None  # MPII: no parsing labels (Sec. 4.4)
             loss, parts = total_loss(out, batch, beta=cfg.train.beta)
             if cfg.model.offset_head:
-                loss = loss + cfg.train.offset_weight * MP.offset_loss(out.offsets, batch["offsets"],
+                loss = loss + cfg.train.offset_weight * offset_loss(out.offsets, batch["offsets"],
                                                                        batch["offset_mask"])
             value = float(loss.detach())
             if not math.isfinite(value):

@@ -1,4 +1,8 @@
-"""Multi-person pose (paper Sec. 4.3, Table 5): offset loss, NMS + grouping, mAP evaluation.
+"""Multi-person pose evaluation (paper Sec. 4.3, Table 5): predict, group, score by mAP.
+
+The offset loss lives in :func:`piltools.losses.offset_loss` and the NMS +
+grouping in :func:`piltools.decoding.decode_people`; this module runs them
+over a validation split.
 
 Following the paper (after Generative / Pose Partition Networks), every joint
 pixel also regresses a 2-D offset to its person's centroid. The model's offset
@@ -24,86 +28,9 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
-from piltools.decoding import flip_heatmaps, to_original
-
-#: default grouping radius as a fraction of the input side (a project choice, documented)
-GROUP_RADIUS_FRACTION = 0.1
-#: default NMS score threshold on the confidence maps (peak 1)
-PEAK_THRESHOLD = 0.1
-
-
-def offset_loss(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
-    """Masked smooth-L1 loss of centroid offsets.
-
-    Args:
-        pred: ``(N, 2K, h, w)`` predicted (dx, dy) per joint.
-        target: ``(N, 2K, h, w)`` target offsets (input px / input size).
-        mask: ``(N, K, h, w)`` 1 where the target is defined.
-
-    Returns:
-        Mean over defined entries (0 when none is defined).
-    """
-    if pred.shape != target.shape or mask.shape[1] * 2 != pred.shape[1]:
-        raise ValueError(f"offset_loss: pred {tuple(pred.shape)}, target {tuple(target.shape)}, "
-                         f"mask {tuple(mask.shape)} do not match")
-    m = mask.repeat_interleave(2, dim=1)  # (N, K, h, w) -> (N, 2K, h, w): x and y share the mask
-    total = m.sum()
-    if float(total) == 0.0:
-        return pred.sum() * 0.0
-    per = F.smooth_l1_loss(pred.float(), target.float(), reduction="none", beta=0.05)
-    return (per * m).sum() / total
-
-
-def decode_people(heatmaps: np.ndarray, offsets: np.ndarray, stride: int, input_size: int,
-                  threshold: float = PEAK_THRESHOLD, radius: float | None = None) -> np.ndarray:
-    """Group NMS peaks into people by position + predicted centroid offset.
-
-    Args:
-        heatmaps: ``(K, h, w)`` joint confidence maps (no background channel).
-        offsets: ``(2K, h, w)`` predicted offsets (input px / ``input_size``).
-        stride: input pixels per heatmap cell.
-        input_size: network input side (offset unit).
-        threshold: minimum peak value.
-        radius: grouping radius in input pixels (default
-            :data:`GROUP_RADIUS_FRACTION` x ``input_size``).
-
-    Returns:
-        ``(P, K, 3)`` x, y (input pixels), score; NaN x, y and score for joints
-        a person lacks. ``P`` may be 0.
-    """
-    k_num, h, w = heatmaps.shape
-    radius = GROUP_RADIUS_FRACTION * input_size if radius is None else radius
-    hm = torch.as_tensor(heatmaps, dtype=torch.float32)[None]  # (1, K, h, w)
-    peak = (hm == F.max_pool2d(hm, 3, stride=1, padding=1)) & (hm > threshold)
-    _, ks, vs, us = torch.nonzero(peak, as_tuple=True)
-    scores = hm[0, ks, vs, us].numpy()
-    ks, vs, us = ks.numpy(), vs.numpy(), us.numpy()
-    xs = (us + 0.5) * stride - 0.5
-    ys = (vs + 0.5) * stride - 0.5
-    cx = xs + offsets[2 * ks, vs, us] * input_size
-    cy = ys + offsets[2 * ks + 1, vs, us] * input_size
-    people: list[np.ndarray] = []  # each (K, 3)
-    votes: list[list[tuple[float, float]]] = []
-    for i in np.argsort(-scores, kind="stable"):
-        best, best_d = None, radius
-        for p, person in enumerate(people):
-            if np.isfinite(person[ks[i], 2]):
-                continue  # already has this joint type: split
-            mx, my = np.mean(votes[p], axis=0)
-            d = float(np.hypot(cx[i] - mx, cy[i] - my))
-            if d <= best_d:
-                best, best_d = p, d
-        if best is None:
-            people.append(np.full((k_num, 3), np.nan))
-            votes.append([])
-            best = len(people) - 1
-        people[best][ks[i]] = (xs[i], ys[i], scores[i])
-        votes[best].append((cx[i], cy[i]))
-    return np.stack(people) if people else np.zeros((0, k_num, 3))
-
+from piltools.decoding import decode_people, flip_heatmaps, to_original
 
 @torch.no_grad()
 def predict_people(model: nn.Module, images: Tensor, affine: Tensor, num_joints: int, input_size: int,
