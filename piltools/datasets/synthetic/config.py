@@ -27,6 +27,14 @@ KINDS = ("lip", "mpii", "pascal")
 SPLITS = ("train", "val")
 
 
+def check_kind_split(kind: str, split: str) -> None:
+    """Raise ``ValueError`` unless ``kind`` is one of :data:`KINDS` and ``split`` one of :data:`SPLITS`."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown synthetic kind {kind!r}; expected one of {KINDS}")
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
+
+
 @dataclass(frozen=True)
 class SynthConfig:
     """Difficulty knobs of the synthetic generator (all probabilities are per sample unless noted).

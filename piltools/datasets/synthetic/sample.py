@@ -8,7 +8,7 @@ import numpy as np
 
 from piltools.datasets.synthetic.appearance import MaterialTable, sample_outfit
 from piltools.datasets.synthetic.body import pose_skeleton, sample_pose, sample_shape
-from piltools.datasets.synthetic.config import KINDS, SPLITS, STYLES, Style, SynthConfig
+from piltools.datasets.synthetic.config import KINDS, SPLITS, STYLES, Style, SynthConfig, check_kind_split
 from piltools.datasets.synthetic.render import Canvas, Projection, RenderedPerson, draw_person, joint_visibility
 from piltools.datasets.synthetic.scene import background, draw_distractor_limb, draw_occluder, photometric
 
@@ -60,10 +60,7 @@ class Sample:
 
 def sample_rng(kind: str, seed: int, split: str, index: int) -> np.random.Generator:
     """The generator of sample ``index``: seeded from (seed, kind, split, index) only."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown synthetic kind {kind!r}; expected one of {KINDS}")
-    if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
+    check_kind_split(kind, split)
     if seed < 0 or index < 0:
         raise ValueError(f"seed and index must be non-negative, got seed={seed} index={index}")
     return np.random.default_rng(np.random.SeedSequence([seed, KINDS.index(kind), SPLITS.index(split), index]))

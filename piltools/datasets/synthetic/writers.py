@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from piltools.datasets.synthetic.config import KINDS, SPLITS, SynthConfig
+from piltools.datasets.synthetic.config import SynthConfig, check_kind_split
 from piltools.datasets.synthetic.render import pascal_joints
 from piltools.datasets.synthetic.sample import Sample, render_sample
 from piltools.lipcsv import LipRow, write_lip_csv
@@ -104,10 +104,7 @@ def generate(kind: str, out: str | Path, n: int, seed: int, size: int = 128, spl
     Returns:
         ``Path(out)``.
     """
-    if kind not in KINDS:
-        raise ValueError(f"unknown synthetic kind {kind!r}; expected one of {KINDS}")
-    if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
+    check_kind_split(kind, split)
     if n < 0 or size < 32:
         raise ValueError(f"need n >= 0 and size >= 32, got n={n} size={size}")
     config = config or SynthConfig()
