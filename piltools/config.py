@@ -87,12 +87,16 @@ class SyntheticConfig:
         size: image side in pixels (the generator's canvas size).
         seed: generator seed (independent of the training seed, so every
             training seed sees the same data).
+        difficulty: named difficulty level of the generator
+            (``piltools.datasets.synthetic.DIFFICULTY``; ``"default"`` is the
+            calibrated one every experiment uses).
     """
 
     n_train: int = 512
     n_val: int = 128
     size: int = 128
     seed: int = 0
+    difficulty: str = "default"
 
 
 @dataclass
@@ -131,6 +135,9 @@ class DataConfig:
     mpii_mat: str | None = None
 
 
+OPTIMIZERS = ("rmsprop", "adam")
+
+
 @dataclass
 class TrainConfig:
     """Optimiser, schedule, loss and evaluation protocol.
@@ -140,7 +147,7 @@ class TrainConfig:
     six-scale flip test.
 
     Args:
-        optimizer: only ``"rmsprop"`` (paper).
+        optimizer: ``"rmsprop"`` (paper) or ``"adam"``.
         lr: base learning rate.
         milestones: epochs (0-based, counted from the start) at which the
             learning rate changes.
@@ -250,8 +257,8 @@ class ExperimentConfig:
         if self.data.convention not in TARGET_CONVENTIONS:
             raise ValueError(f"{self.name}: data.convention must be one of {TARGET_CONVENTIONS}, "
                              f"got {self.data.convention!r}")
-        if self.train.optimizer != "rmsprop":
-            raise ValueError(f"{self.name}: train.optimizer must be 'rmsprop' (paper), got {self.train.optimizer!r}")
+        if self.train.optimizer not in OPTIMIZERS:
+            raise ValueError(f"{self.name}: train.optimizer must be one of {OPTIMIZERS}, got {self.train.optimizer!r}")
         if len(self.train.milestones) != len(self.train.lr_multipliers):
             raise ValueError(f"{self.name}: train.milestones {self.train.milestones} and train.lr_multipliers "
                              f"{self.train.lr_multipliers} must have the same length")
@@ -262,6 +269,12 @@ class ExperimentConfig:
                 raise ValueError(f"{self.name}: train.{key} must be >= 1, got {getattr(self.train, key)}")
         if self.data.input_size % 32:
             raise ValueError(f"{self.name}: data.input_size must be a multiple of 32, got {self.data.input_size}")
+        if self.data.synthetic is not None:
+            from piltools.datasets.synthetic.config import DIFFICULTY
+
+            if self.data.synthetic.difficulty not in DIFFICULTY:
+                raise ValueError(f"{self.name}: data.synthetic.difficulty must be one of {list(DIFFICULTY)}, "
+                                 f"got {self.data.synthetic.difficulty!r}")
         if not self.train.eval_scales:
             raise ValueError(f"{self.name}: train.eval_scales must not be empty")
         return self

@@ -12,6 +12,7 @@ from piltools.__main__ import main as cli_main
 from piltools.datasets.synthetic import (
     GENERATOR_VERSION,
     SynthConfig,
+    difficulty_config,
     ensure_synthetic,
     generate,
     joint_part_ids,
@@ -177,18 +178,27 @@ def test_face_visible_from_front_hair_only_from_back() -> None:
     assert face_front > 3 * face_back
 
 
-def test_occlusion_and_truncation_rates() -> None:
+def _occlusion_rates(config: SynthConfig, n: int = 120) -> tuple[float, float]:
     occluded = missing = total = 0
-    for i in range(120):
-        person = render_sample("lip", 2, "train", i, 64).people[0]
+    for i in range(n):
+        person = render_sample("lip", 2, "train", i, 64, config).people[0]
         valid = person.joints[:, 2] > 0
         occluded += int((person.occluded & valid).sum())
         missing += int((~valid).sum())
         total += NUM_JOINTS
         assert not (person.occluded & ~valid).any()
         assert np.isnan(person.joints[~valid, :2]).all()
-    assert 0.1 < occluded / total < 0.45
-    assert 0.01 < missing / total < 0.2
+    return occluded / total, missing / total
+
+
+def test_occlusion_and_truncation_rates() -> None:
+    # the calibrated default keeps occluded (v=1) and truncated (missing) joints, less often than "hard"
+    occluded, missing = _occlusion_rates(SynthConfig())
+    assert 0.04 < occluded < 0.3
+    assert 0.003 < missing < 0.1
+    hard_occluded, hard_missing = _occlusion_rates(difficulty_config("hard"))
+    assert 0.1 < hard_occluded < 0.45 and hard_occluded > occluded
+    assert 0.01 < hard_missing < 0.2 and hard_missing > missing
     calm = SynthConfig(p_truncate=0.0, p_big_roll=0.0)
     for i in range(30):
         assert (render_sample("lip", 2, "train", i, 64, calm).people[0].joints[:, 2] == 1).all()
@@ -212,3 +222,18 @@ def test_cli_writes_a_dataset(tmp_path: Path) -> None:
     assert cli_main(["synth", "mpii", "--n", "2", "--out", str(out), "--seed", "4", "--size", "64",
                      "--split", "val"]) == 0
     assert len(json.loads((out / "annot" / "valid.json").read_text())) == 2
+
+
+def test_difficulty_levels_named_in_configs() -> None:
+    from piltools.config import SyntheticConfig
+    from piltools.datasets.synthetic import DIFFICULTY
+    from piltools.experiments import get_experiment, with_changes
+
+    assert difficulty_config("default") == SynthConfig()
+    assert list(DIFFICULTY)[-1] == "default" and len(set(DIFFICULTY.values())) == len(DIFFICULTY)
+    with pytest.raises(ValueError, match="unknown synthetic difficulty 'brutal'"):
+        difficulty_config("brutal")
+    cfg = get_experiment("table2/hg-1s-1u", "smoke")
+    assert cfg.data.synthetic.difficulty == "default"
+    with pytest.raises(ValueError, match="data.synthetic.difficulty"):
+        with_changes(cfg, data={"synthetic": SyntheticConfig(n_train=4, n_val=2, size=64, difficulty="brutal")})

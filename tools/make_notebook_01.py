@@ -20,9 +20,10 @@ VGG16); adding the same number of static layers (Self) helps little (69.8); pred
 convolution kernels from the parsing features (PIL) helps a lot (**75.0**, +5.9 PCK).
 
 **Here.** At `cpu` scale (the default) the models are trained on the embedded *synthetic* LIP-format
-data at reduced width and input size (see the resolved config below), 3 seeds per row. These `cpu` runs are short (6 epochs over 1,000
-images) and the models are still learning when they stop: read the numbers as an early-training comparison,
-not as converged accuracies. At `smoke` scale
+data at reduced width and input size (see the resolved config below), 3 seeds per row. These `cpu` runs are short (10 epochs over 1,000
+images at batch 4, on data whose difficulty was calibrated on a pose-only hourglass, see
+`results/calibration.csv`) and the models are still learning when they stop: read the numbers as a
+short-training comparison, not as converged accuracies. At `smoke` scale
 (CI) everything is tiny and the numbers are meaningless; at `paper` scale this runs the paper's recipe on
 real LIP under `data/lip`. The paper's numbers are shown beside ours, labelled as the paper's, and are
 *never* mixed with ours: ours are on different data."""),

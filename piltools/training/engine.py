@@ -219,10 +219,11 @@ def prepare_data(cfg: ExperimentConfig, ctx: D.DistContext) -> Path:
     root = resolve_path(cfg.data.root)
     if cfg.data.synthetic is not None:
         if ctx.is_main:
-            from piltools.datasets.synthetic import ensure_synthetic
+            from piltools.datasets.synthetic import difficulty_config, ensure_synthetic
 
             s = cfg.data.synthetic
-            ensure_synthetic(cfg.data.kind, root, n_train=s.n_train, n_val=s.n_val, size=s.size, seed=s.seed)
+            ensure_synthetic(cfg.data.kind, root, n_train=s.n_train, n_val=s.n_val, size=s.size, seed=s.seed,
+                             config=difficulty_config(s.difficulty))
         D.barrier(ctx)
     return root
 
@@ -247,6 +248,15 @@ def build_datasets(cfg: ExperimentConfig, model: nn.Module, ctx: D.DistContext) 
     if cfg.data.max_val is not None and len(val) > cfg.data.max_val:
         val = Subset(val, list(range(cfg.data.max_val)))
     return train, val
+
+
+def make_optimizer(cfg: ExperimentConfig, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+    """The optimiser named by ``cfg.train.optimizer`` (paper: RMSProp with torch's defaults)."""
+    if cfg.train.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
+    if cfg.train.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
+    raise ValueError(f"{cfg.name}: unknown optimizer {cfg.train.optimizer!r}")
 
 
 def lr_at(cfg: ExperimentConfig, epoch: int) -> float:
@@ -411,7 +421,7 @@ def _train(cfg: ExperimentConfig, run_dir: Path, ctx: D.DistContext, quiet: bool
         model.to(memory_format=torch.channels_last)
     train_set, val_set = build_datasets(cfg, model, ctx)
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.RMSprop(params, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
+    optimizer = make_optimizer(cfg, params)
     if not cfg.train.parsing_loss and getattr(model, "has_parsing", False) and source_dir is None:
         raise ValueError(f"{cfg.name}: parsing_loss is off but the parsing branch would train without "
                          "supervision; only transferred (frozen) parsing branches may skip it")

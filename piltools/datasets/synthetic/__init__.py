@@ -19,13 +19,21 @@ layouts, so the real loaders read them. Modules:
 
 Command line: ``python -m piltools synth {lip,mpii,pascal,gallery} ...``.
 """
-from piltools.datasets.synthetic.config import GENERATOR_VERSION, KINDS, STYLES, Style, SynthConfig
+from piltools.datasets.synthetic.config import (
+    DIFFICULTY,
+    GENERATOR_VERSION,
+    KINDS,
+    STYLES,
+    Style,
+    SynthConfig,
+    difficulty_config,
+)
 from piltools.datasets.synthetic.ensure import ensure_synthetic, read_manifest
 from piltools.datasets.synthetic.render import joint_part_ids
 from piltools.datasets.synthetic.sample import Sample, SyntheticPerson, render_sample
 from piltools.datasets.synthetic.writers import generate
 
 __all__ = [
-    "GENERATOR_VERSION", "KINDS", "STYLES", "Sample", "Style", "SynthConfig", "SyntheticPerson",
+    "DIFFICULTY", "GENERATOR_VERSION", "KINDS", "STYLES", "Sample", "Style", "SynthConfig", "SyntheticPerson", "difficulty_config",
     "ensure_synthetic", "generate", "joint_part_ids", "read_manifest", "render_sample",
 ]
