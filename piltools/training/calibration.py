@@ -102,10 +102,10 @@ def plot_calibration(frame: pd.DataFrame, band: tuple[float, float] = TARGET_BAN
 
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
     ax.axhspan(*band, color="0.9", zorder=0, label=f"target band {band[0]:.0f}-{band[1]:.0f}")
-    colours = plt.get_cmap("viridis")
+    colours = plt.get_cmap("tab10")
     levels = list(dict.fromkeys(frame["level"]))
     for i, level in enumerate(levels):
-        colour = colours(i / max(len(levels) - 1, 1))
+        colour = colours(i % 10)
         for j, (_, row) in enumerate(frame[frame["level"] == level].iterrows()):
             curve = [float(v) for v in str(row["val_pck_by_epoch"]).split(";") if v]
             epochs = list(range(1, len(curve) + 1))
