@@ -53,3 +53,11 @@ def test_calibrate_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     table = pd.read_csv(csv)
     assert list(table["level"]) == ["mild"] and table.loc[0, "lr"] > 0
     assert png.stat().st_size > 10_000
+    # --append keeps other rows, replaces a re-run (level, seed) and sorts hardest level first
+    assert cli_main(["calibrate", "--scale", "smoke", "--levels", "mild", "hard", "--runs", str(tmp_path / "runs"),
+                     "--csv", str(csv), "--figure", str(png), "--quiet", "--append"]) == 0
+    table = pd.read_csv(csv)
+    assert list(table["level"]) == ["hard", "mild"]
+    pd.DataFrame({"x": [1]}).to_csv(tmp_path / "other.csv", index=False)
+    assert cli_main(["calibrate", "--scale", "smoke", "--levels", "mild", "--runs", str(tmp_path / "runs"),
+                     "--csv", str(tmp_path / "other.csv"), "--figure", str(png), "--quiet", "--append"]) == 2

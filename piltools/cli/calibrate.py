@@ -1,4 +1,4 @@
-"""``python -m piltools calibrate [--scale cpu] [--levels ...] [--seeds 0] [--jobs N]``: train the pose-only
+"""``python -m piltools calibrate [--scale cpu] [--levels ...] [--seeds 0] [--jobs N] [--append]``: train the pose-only
 baseline on each synthetic difficulty level and write ``results/calibration.csv`` and
 ``results/figures/calibration.png`` (see :mod:`piltools.training.calibration`)."""
 from __future__ import annotations
@@ -21,6 +21,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--csv", default=None, help="output table (default results/calibration.csv; "
                                                "results/calibration_<scale>.csv for other scales)")
     p.add_argument("--figure", default=None, help="output figure (default results/figures/calibration[_<scale>].png)")
+    p.add_argument("--append", action="store_true",
+                   help="keep the rows of an existing table (a re-run (level, seed) replaces its row)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -40,6 +42,20 @@ def run(args: argparse.Namespace) -> int:
     results = run_calibration(args.levels, args.scale, args.seeds, args.experiment, out=args.runs, jobs=args.jobs,
                               quiet=True if args.quiet else None)
     frame = calibration_frame(results)
+    if args.append and csv.is_file():
+        import pandas as pd
+
+        old = pd.read_csv(csv)
+        missing = {"level", "seed"} - set(old.columns)
+        if missing:
+            print(f"piltools calibrate: {csv} has no column(s) {sorted(missing)}; not a calibration table",
+                  file=sys.stderr)
+            return 2
+        keep = ~old.set_index(["level", "seed"]).index.isin(frame.set_index(["level", "seed"]).index)
+        frame = pd.concat([old[keep], frame], ignore_index=True)
+        order = {level: i for i, level in enumerate(DIFFICULTY)}
+        frame = frame.sort_values(["level", "seed"], key=lambda c: c.map(order) if c.name == "level" else c,
+                                  kind="stable", ignore_index=True)
     csv.parent.mkdir(parents=True, exist_ok=True)
     metrics = [c for c in frame.columns if c in ("Head", "Sho.", "Elb.", "Wri.", "Hip", "Knee", "Ank.", "U.Body",
                                                  "PCK", "seconds")]
