@@ -6,9 +6,12 @@ scales by :func:`get_experiment`:
 
 - ``smoke``: seconds per run on 2 CPU cores (CI): tiny widths, 64 px input,
   a handful of optimiser steps on a tiny synthetic dataset.
-- ``cpu``: the embedded default: synthetic data in the real formats, reduced
-  width and input size (128 px), a couple of minutes per Table 1 run on 2
-  cores, enough to show learning.
+- ``cpu``: the embedded default: synthetic data in the real formats (at the
+  generator's calibrated difficulty), reduced width and input size (128 px),
+  batch 4 for 10 epochs: 4-8 minutes per Table 1 run on one CPU thread. The
+  budget and the data difficulty were calibrated together on the pose-only
+  baseline HG-1s-1u (``python -m piltools calibrate``,
+  ``results/calibration.csv``).
 - ``paper``: the paper's recipe (Sec. 4.1): 256 px input, full widths,
   RMSProp lr 0.0025 halved at epochs 150/170/200, 250 epochs, batch 24,
   six-scale flip test, real data under ``data/lip``, ``data/mpii``,
@@ -164,7 +167,7 @@ SCALES: dict[str, ScaleSpec] = {
         vgg_adapter_pools=1,       # paper 2: VGG at 128 px sees 16x16 features; 1 pool -> 3x3 kernels,
                                    # as the paper's VGG at 256 px gets 3x3
         hg_adapter_pools=2,        # paper 2: 32x32 hourglass features -> 3x3 kernels (paper 7x7 at 64x64)
-        synthetic={                # paper: real LIP / MPII / PASCAL
+        synthetic={                # paper: real LIP / MPII / PASCAL. Difficulty "default", the calibrated level
             "lip": SyntheticConfig(n_train=1000, n_val=200, size=128, seed=0),
             "mpii": SyntheticConfig(n_train=1000, n_val=200, size=128, seed=0),
             "pascal": SyntheticConfig(n_train=500, n_val=100, size=160, seed=0),

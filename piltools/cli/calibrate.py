@@ -1,0 +1,68 @@
+"""``python -m piltools calibrate [--scale cpu] [--levels ...] [--seeds 0] [--jobs N] [--append]``: train the pose-only
+baseline on each synthetic difficulty level and write ``results/calibration.csv`` and
+``results/figures/calibration.png`` (see :mod:`piltools.training.calibration`)."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from piltools.datasets.synthetic.config import DIFFICULTY
+    from piltools.training.calibration import BASELINE
+
+    p.add_argument("--scale", default="cpu", choices=["smoke", "cpu"], help="synthetic-data scale to calibrate")
+    p.add_argument("--levels", nargs="+", default=list(DIFFICULTY),
+                   help=f"difficulty levels (default: all, hardest first: {' '.join(DIFFICULTY)})")
+    p.add_argument("--seeds", nargs="+", type=int, default=[0], help="training seeds per level")
+    p.add_argument("--experiment", default=BASELINE, help="the pose-only baseline experiment")
+    p.add_argument("--jobs", type=int, default=1, help="runs trained at once (one process each)")
+    p.add_argument("--runs", default="results/runs", help="runs folder")
+    p.add_argument("--csv", default=None, help="output table (default results/calibration.csv; "
+                                               "results/calibration_<scale>.csv for other scales)")
+    p.add_argument("--figure", default=None, help="output figure (default results/figures/calibration[_<scale>].png)")
+    p.add_argument("--append", action="store_true",
+                   help="keep the rows of an existing table (a re-run (level, seed) replaces its row)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def run(args: argparse.Namespace) -> int:
+    from piltools.datasets.synthetic.config import DIFFICULTY
+    from piltools.runs import resolve_path
+    from piltools.training.calibration import calibration_frame, plot_calibration, run_calibration
+
+    unknown = [level for level in args.levels if level not in DIFFICULTY]
+    if unknown:
+        print(f"piltools calibrate: unknown difficulty level(s) {unknown}; expected some of {list(DIFFICULTY)}",
+              file=sys.stderr)
+        return 2
+    suffix = "" if args.scale == "cpu" else f"_{args.scale}"
+    csv = resolve_path(args.csv or f"results/calibration{suffix}.csv")
+    figure = resolve_path(args.figure or f"results/figures/calibration{suffix}.png")
+    results = run_calibration(args.levels, args.scale, args.seeds, args.experiment, out=args.runs, jobs=args.jobs,
+                              quiet=True if args.quiet else None)
+    frame = calibration_frame(results)
+    if args.append and csv.is_file():
+        import pandas as pd
+
+        old = pd.read_csv(csv)
+        missing = {"level", "seed"} - set(old.columns)
+        if missing:
+            print(f"piltools calibrate: {csv} has no column(s) {sorted(missing)}; not a calibration table",
+                  file=sys.stderr)
+            return 2
+        keep = ~old.set_index(["level", "seed"]).index.isin(frame.set_index(["level", "seed"]).index)
+        frame = pd.concat([old[keep], frame], ignore_index=True)
+        order = {level: i for i, level in enumerate(DIFFICULTY)}
+        frame = frame.sort_values(["level", "seed"], key=lambda c: c.map(order) if c.name == "level" else c,
+                                  kind="stable", ignore_index=True)
+    csv.parent.mkdir(parents=True, exist_ok=True)
+    metrics = [c for c in frame.columns if c in ("Head", "Sho.", "Elb.", "Wri.", "Hip", "Knee", "Ank.", "U.Body",
+                                                 "PCK", "seconds")]
+    frame.round({c: 2 for c in metrics}).to_csv(csv, index=False)
+    figure.parent.mkdir(parents=True, exist_ok=True)
+    plot_calibration(frame).savefig(figure, dpi=120)
+    summary = frame.groupby("level", sort=False)["PCK"].agg(["mean", "std", "count"])
+    print(summary.round(1).to_string())
+    print(f"wrote {csv} and {figure}")
+    return 0
