@@ -81,3 +81,9 @@ def test_run_id_is_stable_and_changes_with_config_and_seed(tmp_path):
     d = run_dir_for(a, tmp_path)
     assert d.parent.name == "table1-vgg16-pil" and d.parent.parent.name == "smoke" and d.name == run_id(a)
     assert experiment_slug("mpii/hg-8s-1u-pil-transfer") == "mpii-hg-8s-1u-pil-transfer"
+
+
+def test_only_the_papers_optimizer() -> None:
+    cfg = get_experiment("table1/vgg16", "smoke")
+    with pytest.raises(ValueError, match="train.optimizer must be one of"):
+        with_changes(cfg, train={"optimizer": "adam"})

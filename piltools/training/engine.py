@@ -254,8 +254,6 @@ def make_optimizer(cfg: ExperimentConfig, params: list[nn.Parameter]) -> torch.o
     """The optimiser named by ``cfg.train.optimizer`` (paper: RMSProp with torch's defaults)."""
     if cfg.train.optimizer == "rmsprop":
         return torch.optim.RMSprop(params, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
-    if cfg.train.optimizer == "adam":
-        return torch.optim.Adam(params, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
     raise ValueError(f"{cfg.name}: unknown optimizer {cfg.train.optimizer!r}")
 
 
