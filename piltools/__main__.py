@@ -10,6 +10,8 @@ import argparse
 import importlib
 import sys
 
+from piltools.errors import InputError
+
 # command name -> (module under piltools.cli, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("synth", "write a synthetic LIP / MPII / PASCAL dataset in the real formats"),
@@ -22,8 +24,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "reproduce": ("reproduce", "execute the numbered notebooks at a scale"),
     "calibrate": ("calibrate", "train the pose-only baseline on each synthetic difficulty level (issue 3)"),
 }
-
-
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,7 +39,11 @@ def main(argv: list[str] | None = None) -> int:
             mod.add_arguments(p)
             modules[name] = mod
     args = parser.parse_args(argv)
-    return int(modules[args.command].run(args) or 0)
+    try:
+        return int(modules[args.command].run(args) or 0)
+    except InputError as exc:  # the user's input is wrong: one line naming it, no traceback
+        print(f"piltools {args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 pyramid, and mapping back to the original image.
 
 Coordinates: heatmap cell ``u`` of a stride-``s`` map decodes to input pixel
-``x = (u + 0.5) * s - 0.5`` (CONTRACTS.md). A horizontal flip of an input of
+``x = (u + 0.5) * s - 0.5`` (docs/conventions.md, Heatmaps). A horizontal flip of an input of
 width ``W = w * s`` maps pixel ``x`` to ``W - 1 - x`` and cell ``u`` to
 ``w - 1 - u``, so flipping the heatmap columns is exactly aligned (no one-cell
 shift is needed).

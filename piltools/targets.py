@@ -1,6 +1,6 @@
 """Gaussian heatmap targets.
 
-Coordinate convention (CONTRACTS.md): heatmap cell (u, v) of a map with stride
+Coordinate convention (docs/conventions.md, Heatmaps): heatmap cell (u, v) of a map with stride
 ``s`` has its centre at input pixel ``(u*s + s/2 - 0.5, v*s + s/2 - 0.5)``.
 
 Two conventions (PAPER_NOTES section 2):

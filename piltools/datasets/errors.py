@@ -1,15 +1,18 @@
 """Errors raised by the dataset loaders.
 
-Every loader problem is a :class:`DatasetError` (a ``ValueError``), and the ones
+Every loader problem is a :class:`DatasetError` (an
+:class:`~piltools.errors.InputError`, hence a ``ValueError``), and the ones
 about files that are not there are also ``FileNotFoundError``, so callers may
 catch either the generic or the specific kind. Messages always name the file
 (and the row or line where there is one) and say what was expected.
 """
 from __future__ import annotations
 
+from piltools.errors import InputError
 
-class DatasetError(ValueError):
-    """Base class of every dataset loading error."""
+
+class DatasetError(InputError):
+    """Base class of every dataset loading error (an :class:`~piltools.errors.InputError`)."""
 
 
 class DatasetNotFoundError(DatasetError, FileNotFoundError):

@@ -1,7 +1,7 @@
 """Per-sample records produced by the loaders and consumed by the torch datasets.
 
 A record holds annotations and file paths only; pixels are read when a sample
-is requested. Coordinates follow CONTRACTS: 0-based pixels, pixel centres at
+is requested. Coordinates follow docs/conventions.md: 0-based pixels, pixel centres at
 integers, joints ``(K, 3)`` = x, y, valid (x, y NaN where missing).
 
 ``scale`` is the MPII convention: the side of the person's box in pixels / 200.

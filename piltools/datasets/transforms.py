@@ -2,7 +2,7 @@
 
 A sample's augmentation is a 2x3 matrix ``affine`` mapping ORIGINAL image pixel
 coordinates to network INPUT pixel coordinates (0-based, pixel centres at
-integers; CONTRACTS). It is built from the person centre ``c`` and scale ``s``
+integers; docs/conventions.md). It is built from the person centre ``c`` and scale ``s``
 (box side / 200) and the sampled parameters::
 
     side   = 200 * s * box_margin                  # crop side in original pixels
