@@ -63,3 +63,18 @@ def test_cli_lists_experiments():
     lines = out.strip().splitlines()
     assert len(lines) == 1 + len(EXPERIMENTS)
     assert lines[1].split()[:2] == ["table1/vgg16", "Table"]
+
+
+def test_committed_table1_runs_keep_their_ids():
+    """The committed Table 1 rows name the runs that made them: today's code must resolve the same run ids,
+    or a re-run would train new runs instead of reproducing those (a refactor must not move them)."""
+    import csv
+
+    from piltools.runs import resolve_path, run_dir_for
+
+    with open(resolve_path("results/table1.csv"), newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 21  # 7 rows x 3 seeds
+    for row in rows:
+        cfg = get_experiment(row["experiment"], row["scale"], int(row["seed"]))
+        assert run_dir_for(cfg, extra={"world_size": 1}).name == row["run_id"], row["experiment"]
