@@ -135,6 +135,12 @@ class DataConfig:
     mpii_mat: str | None = None
 
 
+#: Config fields added after runs were committed, with the value that reproduces what those runs did.
+#: While a field holds that value it is left out of the run hash (``piltools.runs.hashed_config``), so the
+#: committed runs keep their ids; any other value enters the hash. Keys are dotted paths ("train.x").
+HASH_NEUTRAL_DEFAULTS: dict[str, Any] = {}
+
+
 OPTIMIZERS = ("rmsprop",)  # the paper's; Adam was tried in the cpu calibration and was no better
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from piltools.config import ExperimentConfig
+from piltools.config import HASH_NEUTRAL_DEFAULTS, ExperimentConfig
 
 METRIC_COLUMNS: tuple[str, ...] = (
     "epoch", "loss", "heatmap_loss", "parsing_loss", "train_acc", "val_pck", "lr", "seconds",
@@ -66,9 +66,21 @@ def hashed_config(cfg: ExperimentConfig, extra: dict[str, Any] | None = None) ->
     d = cfg.to_dict()
     for key in _UNHASHED:
         d.pop(key, None)
+    for dotted, neutral in HASH_NEUTRAL_DEFAULTS.items():
+        *parents, leaf = dotted.split(".")
+        section = d
+        for part in parents:
+            section = section.get(part) or {}
+        if leaf in section and section[leaf] == _plain_value(neutral):
+            del section[leaf]
     if extra:
         d["extra"] = dict(sorted(extra.items()))
     return d
+
+
+def _plain_value(value: Any) -> Any:
+    """A default as it appears in ``to_dict`` (tuples as lists)."""
+    return [_plain_value(v) for v in value] if isinstance(value, (list, tuple)) else value
 
 
 def run_id(cfg: ExperimentConfig, extra: dict[str, Any] | None = None) -> str:

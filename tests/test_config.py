@@ -87,3 +87,23 @@ def test_only_the_papers_optimizer() -> None:
     cfg = get_experiment("table1/vgg16", "smoke")
     with pytest.raises(ValueError, match="train.optimizer must be one of"):
         with_changes(cfg, train={"optimizer": "adam"})
+
+
+def test_hash_neutral_defaults_keep_run_ids(monkeypatch):
+    """A field listed in HASH_NEUTRAL_DEFAULTS leaves the run id alone at its neutral value, and changes it
+    at any other value."""
+    import dataclasses
+
+    from piltools import runs
+    from piltools.experiments import get_experiment
+
+    cfg = get_experiment("table1/vgg16", "cpu", 0)
+    before = runs.run_id(cfg)
+    # pretend train.offset_weight were a new field whose neutral value is the current one
+    monkeypatch.setattr(runs, "HASH_NEUTRAL_DEFAULTS", {"train.offset_weight": cfg.train.offset_weight})
+    neutral = runs.run_id(cfg)
+    changed = runs.run_id(dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, offset_weight=2.5)))
+    assert neutral != before  # the field left the hash ...
+    assert changed != neutral  # ... and comes back into it at another value
+    monkeypatch.setattr(runs, "HASH_NEUTRAL_DEFAULTS", {"train.eval_scales": cfg.train.eval_scales})
+    assert runs.run_id(cfg) != before  # tuples compare as their JSON lists
