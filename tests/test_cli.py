@@ -194,3 +194,58 @@ def test_help_names_every_command_without_process_words(capsys: pytest.CaptureFi
         assert name in out
     for word in ("issue", "worker"):
         assert word not in out.lower()
+
+
+# ----------------------------------------------------------------------------
+# bench model: its training step is the experiments' recipe
+# ----------------------------------------------------------------------------
+def test_bench_step_is_one_training_step_of_the_experiment_recipe() -> None:
+    import copy
+    import os
+
+    import torch
+
+    from piltools.benchmarks.model import (
+        BenchSizes,
+        bench_config,
+        machine_description,
+        make_batch,
+        make_train_step,
+    )
+    from piltools.experiments import get_experiment
+    from piltools.losses import total_loss
+    from piltools.training.engine import build_model
+
+    # the benchmark uses table2/hg-8s-1u-pil; the one-stack PIL row runs the same code, faster
+    experiment = "table2/hg-1s-1u-pil"
+    sizes = BenchSizes(width=16, input_size=64, train_batch=2, adapter_pools=1, step_reps=1)
+    cfg = bench_config(experiment, sizes)
+    paper = get_experiment(experiment, "paper")
+    # lr, beta and parsing classes come from the resolved paper-scale experiment, sizes from the benchmark
+    assert (cfg.train.lr, cfg.train.beta, cfg.model.num_parsing) == (paper.train.lr, paper.train.beta,
+                                                                     paper.model.num_parsing)
+    assert (cfg.model.width, cfg.data.input_size, cfg.train.batch_size) == (16, 64, 2)
+
+    cpu = torch.device("cpu")
+    torch.manual_seed(0)
+    model = build_model(cfg)
+    reference = copy.deepcopy(model)
+    initial = copy.deepcopy(model)
+    batch = make_batch(cfg, model, cpu)
+    assert batch["heatmaps"].shape == (2, model.num_heatmaps, 16, 16)  # 64 px input / stride 4
+    assert batch["parsing"].shape == (2, 64, 64) and int(batch["parsing"].max()) < cfg.model.num_parsing
+
+    make_train_step(cfg, model, cpu)()
+    # the same step by hand: total_loss with the config's beta, RMSProp at the config's rate
+    reference.train()
+    loss, _ = total_loss(reference(batch["image"]), batch, beta=cfg.train.beta)
+    loss.backward()
+    torch.optim.RMSprop(reference.parameters(), lr=cfg.train.lr).step()
+    for (name, p), q in zip(model.named_parameters(), reference.parameters()):
+        assert torch.equal(p, q), name
+    # and the step did move the weights (so the equality above is not trivially true)
+    assert not all(torch.equal(p, q) for p, q in zip(model.parameters(), initial.parameters()))
+
+    line = machine_description(cpu)
+    assert f"torch {torch.__version__}" in line and f"{os.cpu_count()} cores" in line
+    assert line.endswith(f"cpu ({torch.get_num_threads()} threads)")
