@@ -1,7 +1,9 @@
 """Evaluation metrics (pure numpy): LIP PCKh, MPII PCKh and AUC, training
 accuracy, parsing mIoU, multi-person AP.
 
-Definitions follow PAPER_NOTES section 5. Conventions shared by every function:
+Definitions follow the paper's evaluation protocol (Sec. 4.1: LIP and MPII PCKh,
+PASCAL-Person-Part mAP) and docs/conventions.md, Missing joints. Conventions
+shared by every function:
 
 - ``pred`` coordinates are ``(..., K, 2)`` x, y; a NaN coordinate means "no
   prediction" and always counts as wrong (never silently skipped).
