@@ -1,6 +1,6 @@
 """Read and write LIP-format single-person pose CSV files.
 
-Format (PAPER_NOTES section 4; the files ``lip_train_set.csv`` and
+Format (the LIP dataset's files ``lip_train_set.csv`` and
 ``lip_val_set.csv``): no header, one row per image::
 
     NAME.jpg,x0,y0,v0,x1,y1,v1,...,x15,y15,v15
@@ -13,7 +13,14 @@ annotated is written ``nan,nan,nan``.
 In memory a row is a :class:`LipRow` whose ``joints`` follow the project-wide
 convention ``(16, 3)`` = x, y, valid (valid 1.0 annotated / 0.0 missing, x and
 y NaN when missing) and whose occlusion flags travel separately as
-``occluded`` ``(16,)`` bool.
+``occluded`` ``(16,)`` bool (docs/conventions.md, Missing joints).
+
+Reading is strict: a file that is not UTF-8 text (e.g. an image passed by
+mistake), a header line, a malformed row, a blank line, a duplicated image name
+or a file without rows raises :class:`LipCsvError`, whose one-line message
+names the file (and the 1-based line) and says what was expected. A header is
+never skipped: a first line none of whose fields after the first is a number
+(``nan`` counts as one) is reported as a header to delete.
 """
 from __future__ import annotations
 
@@ -24,10 +31,15 @@ from pathlib import Path
 
 import numpy as np
 
+from piltools.errors import InputError
 from piltools.joints import NUM_JOINTS
 
 FIELDS_PER_JOINT = 3
 NUM_FIELDS = 1 + NUM_JOINTS * FIELDS_PER_JOINT  # name + 16 x (x, y, v) = 49
+
+
+class LipCsvError(InputError):
+    """A LIP pose CSV that cannot be read: not text, a header, a malformed or duplicated row, no rows."""
 
 
 @dataclass
@@ -78,22 +90,22 @@ def _parse_number(token: str, where: str, what: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise ValueError(f"{where}: {what} is {token!r}; expected a number or 'nan'") from None
+        raise LipCsvError(f"{where}: {what} is {token!r}; expected a number or 'nan'") from None
     if math.isinf(value):
-        raise ValueError(f"{where}: {what} is {token!r}; expected a finite number or 'nan'")
+        raise LipCsvError(f"{where}: {what} is {token!r}; expected a finite number or 'nan'")
     return value
 
 
 def _parse_line(line: str, where: str) -> LipRow:
     fields = line.split(",")
     if len(fields) != NUM_FIELDS:
-        raise ValueError(
+        raise LipCsvError(
             f"{where}: found {len(fields)} comma-separated fields; expected {NUM_FIELDS} "
             f"(image name + {NUM_JOINTS} joints x (x, y, v))"
         )
     name = fields[0].strip()
     if not name:
-        raise ValueError(f"{where}: empty image name in the first field")
+        raise LipCsvError(f"{where}: empty image name in the first field")
     joints = np.full((NUM_JOINTS, 3), np.nan)
     occluded = np.zeros(NUM_JOINTS, dtype=bool)
     for j in range(NUM_JOINTS):
@@ -108,15 +120,38 @@ def _parse_line(line: str, where: str) -> LipRow:
             joints[j, 2] = 0.0
             continue
         if any(missing):
-            raise ValueError(
+            raise LipCsvError(
                 f"{where}: joint {j} is ({fields[start]}, {fields[start + 1]}, {fields[start + 2]}); "
                 "expected three numbers or nan,nan,nan"
             )
         if v not in (0.0, 1.0):
-            raise ValueError(f"{where}: joint {j} visibility is {fields[start + 2]!r}; expected 0 or 1")
+            raise LipCsvError(f"{where}: joint {j} visibility is {fields[start + 2]!r}; expected 0 or 1")
         joints[j] = (x, y, 1.0)
         occluded[j] = v == 1.0
     return LipRow(name=name, joints=joints, occluded=occluded)
+
+
+def _is_number(token: str) -> bool:
+    try:
+        float(token.strip())
+    except ValueError:
+        return False
+    return True
+
+
+def _read_text(path: Path) -> str:
+    """The file's text (UTF-8, BOM dropped); a binary file raises :class:`LipCsvError`."""
+    data = path.read_bytes()
+    expected = f"expected a LIP pose CSV (UTF-8 text, {NUM_FIELDS} comma-separated fields per line)"
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise LipCsvError(f"{path}: not a text file (byte 0x{data[err.start]:02x} at offset {err.start} "
+                          f"is not UTF-8); {expected}") from None
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise LipCsvError(f"{path}: not a text file (NUL character at offset {nul}); {expected}")
+    return text
 
 
 def read_lip_csv(path: str | Path) -> dict[str, LipRow]:
@@ -130,13 +165,13 @@ def read_lip_csv(path: str | Path) -> dict[str, LipRow]:
 
     Raises:
         FileNotFoundError: the file does not exist.
-        ValueError: a malformed row (message names the file, the 1-based line
-            number and what was expected), a duplicated image name, or a file
-            without rows.
+        LipCsvError: (an :class:`~piltools.errors.InputError`, so a
+            ``ValueError``) the file is not UTF-8 text, starts with a header,
+            has a malformed row (message names the file, the 1-based line
+            number and what was expected), a duplicated image name, or no rows.
     """
     path = Path(path)
-    text = path.read_text(encoding="utf-8-sig")
-    lines = text.splitlines()
+    lines = _read_text(path).splitlines()
     # a single trailing newline is normal; blank lines anywhere else are errors
     while lines and not lines[-1].strip():
         lines.pop()
@@ -145,14 +180,18 @@ def read_lip_csv(path: str | Path) -> dict[str, LipRow]:
     for index, line in enumerate(lines):
         where = f"{path}:{index + 1}"
         if not line.strip():
-            raise ValueError(f"{where}: blank line; expected {NUM_FIELDS} comma-separated fields")
+            raise LipCsvError(f"{where}: blank line; expected {NUM_FIELDS} comma-separated fields")
+        fields = line.split(",")
+        if index == 0 and len(fields) > 1 and not any(_is_number(f) for f in fields[1:]):
+            raise LipCsvError(f"{where}: looks like a header ({line[:60]!r}); LIP pose CSVs have no header "
+                              "line: delete it")
         row = _parse_line(line, where)
         if row.name in rows:
-            raise ValueError(f"{where}: duplicate image name {row.name!r} (first on line {first_line[row.name]})")
+            raise LipCsvError(f"{where}: duplicate image name {row.name!r} (first on line {first_line[row.name]})")
         rows[row.name] = row
         first_line[row.name] = index + 1
     if not rows:
-        raise ValueError(f"{path}: no rows; expected one line per image with {NUM_FIELDS} fields")
+        raise LipCsvError(f"{path}: no rows; expected one line per image with {NUM_FIELDS} fields")
     return rows
 
 

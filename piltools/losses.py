@@ -1,7 +1,7 @@
 """Training losses: heatmap MSE over stacks, parsing cross-entropy, their sum.
 
-``L = sum over stacks MSE(heatmaps) + beta * CE(parsing)`` (PAPER_NOTES
-section 2). ``beta`` defaults to 0.01 as the reference code; the paper does
+``L = sum over stacks MSE(heatmaps) + beta * CE(parsing)`` (paper Sec. 3).
+``beta`` defaults to 0.01 as the reference code; the paper does
 not state a value.
 """
 from __future__ import annotations
@@ -78,7 +78,7 @@ def total_loss(out: PoseOutput, batch: dict, beta: float = DEFAULT_BETA) -> tupl
 
     Args:
         out: the model output; ``out.parsing`` None means no parsing term.
-        batch: a collated sample dict (worker C's PoseDataset): needs
+        batch: a collated sample dict (:class:`piltools.datasets.PoseDataset`): needs
             ``"heatmaps"`` ``(N, K', h, w)`` and ``"joint_mask"`` ``(N, K)``;
             with a parsing branch also ``"parsing"`` ``(N, H, W)`` and
             optionally ``"has_parsing"`` ``(N,)`` bool (samples without

@@ -1,7 +1,9 @@
 """Evaluation metrics (pure numpy): LIP PCKh, MPII PCKh and AUC, training
 accuracy, parsing mIoU, multi-person AP.
 
-Definitions follow PAPER_NOTES section 5. Conventions shared by every function:
+Definitions follow the paper's evaluation protocol (Sec. 4.1: LIP and MPII PCKh,
+PASCAL-Person-Part mAP) and docs/conventions.md, Missing joints. Conventions
+shared by every function:
 
 - ``pred`` coordinates are ``(..., K, 2)`` x, y; a NaN coordinate means "no
   prediction" and always counts as wrong (never silently skipped).
@@ -17,6 +19,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from piltools.errors import InputError
 from piltools.joints import J, JOINT_NAMES, NUM_JOINTS
 
 # ----------------------------------------------------------------------------
@@ -170,8 +173,9 @@ def lip_pckh(pred: Mapping[str, np.ndarray], gt: Mapping[str, np.ndarray], thr: 
         The table of :func:`lip_pckh_arrays`, evaluated in ``gt`` order.
 
     Raises:
-        ValueError: the two sides do not hold the same image names (the message
-            gives how many and the first few missing on each side).
+        InputError: (a ``ValueError``) the two sides do not hold the same image
+            names (the message gives how many and the first few missing on
+            each side).
     """
     missing_pred = [n for n in gt if n not in pred]
     missing_gt = [n for n in pred if n not in gt]
@@ -181,7 +185,7 @@ def lip_pckh(pred: Mapping[str, np.ndarray], gt: Mapping[str, np.ndarray], thr: 
             parts.append(f"images with ground truth but no prediction: {_format_missing(missing_pred)}")
         if missing_gt:
             parts.append(f"predicted images without ground truth: {_format_missing(missing_gt)}")
-        raise ValueError("lip_pckh: prediction and ground-truth names differ; " + "; ".join(parts))
+        raise InputError("lip_pckh: prediction and ground-truth names differ; " + "; ".join(parts))
     names = list(gt)
     pred_arr = np.stack([np.asarray(pred[n], dtype=np.float64)[:, :2] for n in names])  # (N, 16, 2)
     gt_arr = np.stack([np.asarray(gt[n], dtype=np.float64) for n in names])  # (N, 16, 3)

@@ -2,8 +2,8 @@
 
 These are the numbers printed in the paper, never our measurements; every
 table that shows them next to ours must label them as the paper's. Source:
-PAPER_NOTES section 6 (overall columns only: the per-joint columns were not
-transcribed into our notes, so they are absent here rather than guessed).
+the paper's Tables 1-6 (overall columns only: the per-joint columns were not
+transcribed, so they are absent here rather than guessed).
 
 Each entry is a :class:`PaperNumber` with the table, the row as printed, the
 metric and the value, plus the name of the experiment in

@@ -3,7 +3,7 @@
 Coordinate convention (docs/conventions.md, Heatmaps): heatmap cell (u, v) of a map with stride
 ``s`` has its centre at input pixel ``(u*s + s/2 - 0.5, v*s + s/2 - 0.5)``.
 
-Two conventions (PAPER_NOTES section 2):
+Two conventions (the paper does not describe its targets; both come from public code):
 
 - ``"reference"`` (PIL authors' code): ``sigma`` in INPUT pixels (default 7),
   the Gaussian is evaluated at every cell centre, values below 0.01 are set to 0.

@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from piltools.errors import InputError
 from piltools.joints import J, NUM_JOINTS
-from piltools.lipcsv import NUM_FIELDS, LipRow, read_lip_csv, write_lip_csv
+from piltools.lipcsv import NUM_FIELDS, LipCsvError, LipRow, read_lip_csv, write_lip_csv
 
 
 def _line(name: str, triples: list[tuple[str, str, str]]) -> str:
@@ -86,7 +87,7 @@ def test_malformed_row_names_file_and_line(tmp_path: Path, mutate, needle: str) 
     bad = ",".join(mutate(_line("b.jpg", _full_triples()).split(",")))
     path = tmp_path / "bad.csv"
     path.write_text(good + "\n" + good.replace("a.jpg", "c.jpg") + "\n" + bad + "\n")
-    with pytest.raises(ValueError) as err:
+    with pytest.raises(LipCsvError) as err:
         read_lip_csv(path)
     msg = str(err.value)
     assert f"{path}:3:" in msg  # the bad row is line 3
@@ -97,18 +98,52 @@ def test_duplicate_blank_and_empty(tmp_path: Path) -> None:
     good = _line("a.jpg", _full_triples())
     dup = tmp_path / "dup.csv"
     dup.write_text(good + "\n" + good + "\n")
-    with pytest.raises(ValueError, match=r"dup.csv:2: duplicate image name 'a.jpg' \(first on line 1\)"):
+    with pytest.raises(LipCsvError, match=r"dup.csv:2: duplicate image name 'a.jpg' \(first on line 1\)"):
         read_lip_csv(dup)
     blank = tmp_path / "blank.csv"
     blank.write_text(good + "\n\n" + good.replace("a.jpg", "b.jpg") + "\n")
-    with pytest.raises(ValueError, match=r"blank.csv:2: blank line"):
+    with pytest.raises(LipCsvError, match=r"blank.csv:2: blank line"):
         read_lip_csv(blank)
     empty = tmp_path / "empty.csv"
     empty.write_text("")
-    with pytest.raises(ValueError, match="no rows"):
+    with pytest.raises(LipCsvError, match="no rows"):
         read_lip_csv(empty)
     with pytest.raises(FileNotFoundError):
         read_lip_csv(tmp_path / "missing.csv")
+
+
+def test_lip_csv_error_is_an_input_error() -> None:
+    # the CLI prints InputError as one line; library callers may keep catching ValueError
+    assert issubclass(LipCsvError, InputError) and issubclass(LipCsvError, ValueError)
+
+
+def test_binary_files_are_not_text(tmp_path: Path) -> None:
+    png_like = tmp_path / "x.png"
+    png_like.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(16))
+    with pytest.raises(LipCsvError, match=r"x.png: not a text file \(byte 0x89 at offset 0 is not UTF-8\)"):
+        read_lip_csv(png_like)
+    # valid UTF-8 but with NUL characters (e.g. a UTF-16 file of ASCII text): still not a LIP CSV
+    utf16 = tmp_path / "u16.csv"
+    utf16.write_bytes(_line("a.jpg", _full_triples()).encode("utf-16-le"))
+    with pytest.raises(LipCsvError, match=r"u16.csv: not a text file \(NUL character at offset 1\)"):
+        read_lip_csv(utf16)
+
+
+def test_header_line_is_rejected_not_skipped(tmp_path: Path) -> None:
+    good = _line("a.jpg", _full_triples())
+    header = ",".join(["image"] + [f"{a}{j}" for j in range(NUM_JOINTS) for a in "xyv"])
+    path = tmp_path / "h.csv"
+    path.write_text(header + "\n" + good + "\n")
+    with pytest.raises(LipCsvError, match=r"h.csv:1: looks like a header \('image,x0,y0,v0,"):
+        read_lip_csv(path)
+    # a short header (fewer columns than a row) is reported as a header too, not as a field count
+    path.write_text("name,x,y,v\n" + good + "\n")
+    with pytest.raises(LipCsvError, match="looks like a header"):
+        read_lip_csv(path)
+    # a first row whose joints are all missing (nan counts as a number) is a row, not a header
+    all_missing = _line("m.jpg", [("nan", "nan", "nan")] * NUM_JOINTS)
+    path.write_text(all_missing + "\n" + good + "\n")
+    assert list(read_lip_csv(path)) == ["m.jpg", "a.jpg"]
 
 
 @pytest.mark.realdata

@@ -40,6 +40,7 @@ def test_heatmap_loss_background_always_counted() -> None:
     zero = heatmap_loss([p], _maps([0.0, 0.0]), torch.zeros(1, 2))
     assert zero.item() == 0.0
     zero.backward()
+    assert p.grad is not None and not p.grad.any()  # a zero gradient reached the prediction
     with pytest.raises(ValueError, match="K or K\\+1"):
         heatmap_loss([pred], target, torch.ones(1, 5))
 

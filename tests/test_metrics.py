@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from piltools.errors import InputError
 from piltools.joints import J, NUM_JOINTS
 from piltools.lipcsv import read_lip_csv
 from piltools.metrics import (
@@ -99,7 +100,7 @@ def test_lip_pckh_by_name_and_missing_names() -> None:
     pred = {"b.jpg": gt_arr[:, :2], "a.jpg": far}
     t = lip_pckh(pred, gt)
     assert t["PCK"] == 50.0  # a all wrong (14), b all right (14) -> 14 / 28
-    with pytest.raises(ValueError) as err:
+    with pytest.raises(InputError) as err:  # bad input (an InputError is a ValueError)
         lip_pckh({"a.jpg": far, "c.jpg": far}, gt)
     msg = str(err.value)
     assert "no prediction: 1 ('b.jpg')" in msg and "without ground truth: 1 ('c.jpg')" in msg
@@ -138,6 +139,7 @@ def test_real_lip_gt_against_itself_and_shifts(realdata: Path) -> None:
     raw = list(csv.reader((realdata / "lip" / "lip_val_groundtruth.csv").open()))
     col = lambda j: 1 + 3 * j  # x field of joint j
     no_head = sum(1 for r in raw if r[col(J["head_top"])] == "nan" or r[col(J["neck"])] == "nan")
+    assert len(raw) == 10_000 and no_head == 294
     assert same["images"] == 10_000 - no_head and same["excluded_images"] == no_head
 
     # 0.3 head sizes < 0.5 -> everything correct; 0.6 > 0.5 -> everything wrong

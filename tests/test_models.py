@@ -112,7 +112,7 @@ def test_pil_stack_option_moves_the_adaptive_conv() -> None:
 
 @pytest.mark.parametrize(("name", "width", "k"), [("HG-1s-1u-PIL(HG-1s-1u)", 8, 7), ("VGG16-PIL(VGG16)", 4, 3)])
 def test_paper_input_gives_paper_kernel_size(name: str, width: int, k: int) -> None:
-    # PAPER_NOTES: 256 input -> 7x7 kernels from 64x64 HG features, 3x3 from 32x32 VGG features.
+    # the paper's sizes: 256 input -> 7x7 kernels from 64x64 HG features, 3x3 from 32x32 VGG features.
     model = create_model(name, width=width).eval()
     with torch.no_grad():
         out = model(torch.randn(1, 3, 256, 256))

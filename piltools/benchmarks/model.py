@@ -15,7 +15,12 @@ Measurements (all in the same process, on CUDA when available, else CPU):
 3. One training step (forward, loss, backward, RMSProp step) of ``HG-8s-1u``
    vs ``HG-8s-1u-PIL(HG-1s-2u)`` at paper width (256 features, 256 input):
    time ratio next to the FLOP ratio (forward + backward FLOPs counted by
-   ``FlopCounterMode``).
+   ``FlopCounterMode``). The step is the training recipe of the Table 2
+   experiments (``table2/hg-8s-1u`` and ``table2/hg-8s-1u-pil`` resolved at the
+   ``paper`` scale, with the benchmark's width, input size and batch): the
+   same model builder, loss (:func:`piltools.losses.total_loss` with the
+   config's beta and parsing classes) and optimiser (the config's RMSProp
+   rate) as ``python -m piltools train``.
 
 FLOPs: torch's built-in ``convolution_backward`` formula ignores ``groups`` for
 the weight gradient (it over-counts a grouped conv's weight gradient by the
@@ -29,8 +34,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
@@ -38,15 +41,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.flop_counter import FlopCounterMode, conv_flop_count
 
-from piltools.models import AdaptiveConv, create_model, depthwise_conv_grouped, depthwise_conv_loop
+from piltools.config import ExperimentConfig
+from piltools.experiments import get_experiment, with_changes
+from piltools.losses import total_loss
+from piltools.models import AdaptiveConv, depthwise_conv_grouped, depthwise_conv_loop
+from piltools.runs import machine_info
+from piltools.training.engine import build_model, make_optimizer
 
 CSV_COLUMNS = ("timestamp", "machine", "benchmark", "setting", "value", "unit", "note")
-BASELINE = "HG-8s-1u"
-PIL_MODEL = "HG-8s-1u-PIL(HG-1s-2u)"
+BASELINE_EXPERIMENT = "table2/hg-8s-1u"  # HG-8s-1u
+PIL_EXPERIMENT = "table2/hg-8s-1u-pil"  # HG-8s-1u-PIL(HG-1s-2u)
+RECIPE_SCALE = "paper"  # the scale whose training recipe (lr, beta) the step uses
 
 
 @dataclass(frozen=True)
@@ -79,16 +87,15 @@ QUICK = BenchSizes(conv_batch=4, conv_channels=32, conv_size=32, conv_reps=3, wi
 
 
 def machine_description(device: torch.device) -> str:
-    """Platform, CPU, core count, torch version and the compute device, in one string."""
-    cpu = platform.processor() or platform.machine()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    accel = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
-    return f"{platform.platform()}; {cpu}; {os.cpu_count()} cores; torch {torch.__version__}; {accel}"
+    """Platform, core count, Python and torch versions and the compute device, in one string.
+
+    Args:
+        device: the device the benchmark runs on (its GPU name, or the CPU thread count).
+    """
+    info = machine_info(str(device))
+    accel = info.get("gpu") or f"cpu ({info['torch_threads']} threads)"
+    return (f"{info['platform']}; {info['cpu_count']} cores; python {info['python']}; torch {info['torch']}; "
+            f"{accel}")
 
 
 def _sync(device: torch.device) -> None:
@@ -181,28 +188,59 @@ def bench_grouped_vs_loop(sizes: BenchSizes, device: torch.device) -> list[tuple
     return rows
 
 
-def make_batch(model: nn.Module, sizes: BenchSizes, device: torch.device) -> tuple[Tensor, Tensor, Tensor]:
-    """Random images, heatmap targets and parsing labels for one training step."""
+def bench_config(experiment: str, sizes: BenchSizes) -> ExperimentConfig:
+    """The experiment at the ``paper`` scale with the benchmark's width, adapter pools, input size and batch.
+
+    Args:
+        experiment: a named experiment, e.g. ``"table2/hg-8s-1u-pil"``.
+        sizes: the benchmark sizes.
+    """
+    cfg = get_experiment(experiment, scale=RECIPE_SCALE)
+    return with_changes(cfg, model={"width": sizes.width, "adapter_pools": sizes.adapter_pools},
+                        data={"input_size": sizes.input_size}, train={"batch_size": sizes.train_batch})
+
+
+def make_batch(cfg: ExperimentConfig, model: nn.Module, device: torch.device) -> dict[str, Tensor]:
+    """A random training batch in the layout of the datasets' collated samples.
+
+    Keys: ``image`` ``(B, 3, S, S)``, ``heatmaps`` ``(B, K', S/stride, S/stride)``,
+    ``joint_mask`` ``(B, K)`` all ones, ``parsing`` ``(B, S, S)`` class ids below
+    ``cfg.model.num_parsing``; B and S are the config's batch and input size.
+
+    Args:
+        cfg: the benchmark config (:func:`bench_config`).
+        model: the model built from it (for the heatmap count and stride).
+        device: where the tensors go.
+    """
     gen = torch.Generator().manual_seed(0)
-    b, s = sizes.train_batch, sizes.input_size
-    images = torch.rand(b, 3, s, s, generator=gen) - 0.5
-    heatmaps = torch.rand(b, model.num_heatmaps, s // model.stride, s // model.stride, generator=gen)
-    parsing = torch.randint(0, 20, (b, s, s), generator=gen)
-    return images.to(device), heatmaps.to(device), parsing.to(device)
+    b, s, cells = cfg.train.batch_size, cfg.data.input_size, cfg.data.input_size // model.stride
+    batch = {
+        "image": torch.rand(b, 3, s, s, generator=gen) - 0.5,
+        "heatmaps": torch.rand(b, model.num_heatmaps, cells, cells, generator=gen),
+        "parsing": torch.randint(0, cfg.model.num_parsing, (b, s, s), generator=gen),
+        "joint_mask": torch.ones(b, cfg.model.num_joints),
+    }
+    return {key: value.to(device) for key, value in batch.items()}
 
 
-def make_train_step(model: nn.Module, sizes: BenchSizes, device: torch.device) -> Callable[[], None]:
-    """A closure running one training step: forward, MSE over stacks + 0.01 * parsing CE, backward, RMSProp."""
-    images, heatmaps, parsing = make_batch(model, sizes, device)
-    optimizer = torch.optim.RMSprop(model.parameters(), lr=2.5e-4)
+def make_train_step(cfg: ExperimentConfig, model: nn.Module, device: torch.device) -> Callable[[], None]:
+    """A closure running one training step: forward, :func:`~piltools.losses.total_loss`, backward, optimiser step.
+
+    Args:
+        cfg: the benchmark config (beta, learning rate, parsing loss on or off).
+        model: the model built from ``cfg``, already on ``device``.
+        device: where the batch goes.
+    """
+    batch = make_batch(cfg, model, device)
+    optimizer = make_optimizer(cfg, list(model.parameters()))
     model.train()
 
     def step() -> None:
         optimizer.zero_grad(set_to_none=True)
-        out = model(images)
-        loss = sum(F.mse_loss(h, heatmaps) for h in out.heatmaps)
-        if out.parsing is not None:
-            loss = loss + 0.01 * F.cross_entropy(out.parsing, parsing)
+        out = model(batch["image"])
+        if not cfg.train.parsing_loss:
+            out.parsing = None
+        loss, _ = total_loss(out, batch, beta=cfg.train.beta)
         loss.backward()
         optimizer.step()
 
@@ -281,19 +319,20 @@ class ModuleTimer:
 
 def bench_training_step(sizes: BenchSizes, device: torch.device) -> list[tuple[str, str, float, str, str]]:
     """Rows for the adaptive conv's share of a PIL step and the HG-8s-1u vs PIL step ratios."""
-    overrides = dict(width=sizes.width, adapter_pools=sizes.adapter_pools)
+    configs = [bench_config(name, sizes) for name in (BASELINE_EXPERIMENT, PIL_EXPERIMENT)]
+    base, pil = (cfg.model.name for cfg in configs)
     setting = f"width={sizes.width} input={sizes.input_size} batch={sizes.train_batch}"
-    print(f"  training steps of {BASELINE} and {PIL_MODEL} ({setting}) ...", flush=True)
+    print(f"  training steps of {base} and {pil} ({setting}) ...", flush=True)
     models, steps = {}, {}
-    for name in (BASELINE, PIL_MODEL):
+    for cfg in configs:
         torch.manual_seed(0)
-        models[name] = create_model(name, **overrides).to(device)
-        steps[name] = make_train_step(models[name], sizes, device)
+        models[cfg.model.name] = build_model(cfg).to(device)
+        steps[cfg.model.name] = make_train_step(cfg, models[cfg.model.name], device)
     times = paired_median_times(steps, device, sizes.step_reps)
     flops = {name: count_step_flops(step) for name, step in steps.items()}
 
     # The adaptive conv's share: hooks on the module during (separate) PIL steps.
-    step, model = steps[PIL_MODEL], models[PIL_MODEL]
+    step, model = steps[pil], models[pil]
     timer = ModuleTimer(model.adaptive_conv, device)
     step()  # warm the hooked path
     timer.reset()
@@ -306,7 +345,7 @@ def bench_training_step(sizes: BenchSizes, device: torch.device) -> list[tuple[s
     timer.remove()
     share = (timer.forward_s + timer.backward_s) / sizes.step_reps / hooked_step
     rows = [(
-        "pil_adaptive_conv_time_share", f"{PIL_MODEL}, {setting}", 100.0 * share,
+        "pil_adaptive_conv_time_share", f"{pil}, {setting}", 100.0 * share,
         "% of training step time",
         f"module hooks on model.adaptive_conv (forward pre/post + full backward pre/post); "
         f"forward {timer.forward_s / sizes.step_reps * 1e3:.1f} ms, backward "
@@ -315,21 +354,21 @@ def bench_training_step(sizes: BenchSizes, device: torch.device) -> list[tuple[s
     )]
     conv_flops = isolated_adaptive_conv_flops(model, sizes, device)
     rows.append((
-        "pil_adaptive_conv_flop_share", f"{PIL_MODEL}, {setting}", 100.0 * conv_flops / flops[PIL_MODEL],
+        "pil_adaptive_conv_flop_share", f"{pil}, {setting}", 100.0 * conv_flops / flops[pil],
         "% of training step FLOPs",
         f"FlopCounterMode (groups-aware conv backward): AdaptiveConv fwd+bwd counted in isolation at the "
-        f"step's shapes, {conv_flops / 1e9:.3f} of {flops[PIL_MODEL] / 1e9:.1f} GFLOP per step",
+        f"step's shapes, {conv_flops / 1e9:.3f} of {flops[pil] / 1e9:.1f} GFLOP per step",
     ))
     rows.append((
-        "pil_step_time_ratio", f"{PIL_MODEL} / {BASELINE}, {setting}", times[PIL_MODEL] / times[BASELINE],
+        "pil_step_time_ratio", f"{pil} / {base}, {setting}", times[pil] / times[base],
         "x (time per training step)",
-        f"{BASELINE} {times[BASELINE] * 1e3:.0f} ms, {PIL_MODEL} {times[PIL_MODEL] * 1e3:.0f} ms, "
+        f"{base} {times[base] * 1e3:.0f} ms, {pil} {times[pil] * 1e3:.0f} ms, "
         f"medians of {sizes.step_reps} alternated steps; fwd+loss+bwd+RMSProp",
     ))
     rows.append((
-        "pil_step_flop_ratio", f"{PIL_MODEL} / {BASELINE}, {setting}", flops[PIL_MODEL] / flops[BASELINE],
+        "pil_step_flop_ratio", f"{pil} / {base}, {setting}", flops[pil] / flops[base],
         "x (FLOPs per training step)",
-        f"{BASELINE} {flops[BASELINE] / 1e9:.1f} GFLOP, {PIL_MODEL} {flops[PIL_MODEL] / 1e9:.1f} GFLOP "
+        f"{base} {flops[base] / 1e9:.1f} GFLOP, {pil} {flops[pil] / 1e9:.1f} GFLOP "
         "(FlopCounterMode with groups-aware conv backward, forward+backward)",
     ))
     return rows
@@ -350,15 +389,13 @@ def write_rows(out: str | Path, machine: str, rows: list[tuple[str, str, float, 
     return path
 
 
-def main(out: str | Path = "results/bench.csv", quick: bool = False, workers: int = 2) -> int:
+def main(out: str | Path = "results/bench.csv", quick: bool = False) -> int:
     """Run the model benchmark, print the rows and append them to ``out``.
 
     Args:
         out: CSV to append to.
         quick: tiny sizes (a smoke check; numbers are not meaningful).
-        workers: unused here (the data benchmark's DataLoader workers).
     """
-    del workers
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     sizes = QUICK if quick else PAPER
     machine = machine_description(device)

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import argparse
 
+from piltools.benchmarks import data as data_bench
+from piltools.benchmarks import model as model_bench
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("what", nargs="?", default="model", choices=["model", "data"],
@@ -14,7 +17,5 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.what == "model":
-        from piltools.benchmarks import model as bench
-    else:
-        from piltools.benchmarks import data as bench
-    return bench.main(out=args.out, quick=args.quick, workers=args.workers)
+        return model_bench.main(out=args.out, quick=args.quick)
+    return data_bench.main(out=args.out, quick=args.quick, workers=args.workers)

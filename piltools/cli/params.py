@@ -4,12 +4,17 @@ By default every model is built at the paper's width (hourglass 256 features,
 VGG16 64 first-block channels). Columns split the count into the pose network,
 the parsing encoder + classifier, the parameter adapter, the adaptive
 convolution (U, V, BN) and the rest (fusion / static-conv / MTL / offset heads).
+A ``--pattern`` that matches no registered model exits with status 2 and a
+one-line message listing the known names.
 """
 from __future__ import annotations
 
 import argparse
 
 from torch import nn
+
+from piltools.errors import InputError
+from piltools.models import create_model, list_models
 
 PAPER_WIDTH = {"HG": 256, "VGG": 64}
 PARTS = ("pose_net", "parsing_encoder", "adapter", "adaptive_conv")
@@ -35,8 +40,6 @@ def parameter_rows(pattern: str = "*", width: int | None = None, input_size: int
         width: width for every model; None = the paper width of the model's family.
         input_size: square input size used for the ``kernel`` column.
     """
-    from piltools.models import create_model, list_models
-
     rows = []
     for name in list_models(pattern):
         w = width if width is not None else PAPER_WIDTH["VGG" if name.startswith("VGG") else "HG"]
@@ -62,7 +65,7 @@ def format_table(rows: list[dict]) -> str:
 def run(args: argparse.Namespace) -> int:
     rows = parameter_rows(args.pattern, args.width, args.input)
     if not rows:
-        raise SystemExit(f"no registered model matches {args.pattern!r}")
+        raise InputError(f"--pattern {args.pattern!r} matches no registered model; known: {', '.join(list_models())}")
     print(format_table(rows))
     by_name = {r["name"]: r["total"] for r in rows}
     a, b = "HG-1s-1u-PIL(HG-1s-1u)", "HG-2s-1u"

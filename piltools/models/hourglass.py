@@ -5,7 +5,7 @@ max-pool 2, residual width/2 -> width/2, residual width/2 -> width (paper width
 256: 64 -> 128 -> 128 -> 256). Stride 4. Each stack: hourglass (4 down-samplings)
 -> 1x1 conv + BN + ReLU (the stack's feature F) -> 1x1 head; the next stack's
 input is ``x + 1x1(F) + 1x1(head output)`` (intermediate supervision on every
-stack). PAPER_NOTES section 1.
+stack), the layout of the paper's HG baselines (Table 2).
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Building blocks shared by the pose models: initialisation, the pre-activation
 bottleneck residual, the parameter adapter and the factorised adaptive convolution.
 
-The adaptive convolution (PAPER_NOTES section 1, after Bertinetto et al. 2016) is
+The adaptive convolution (paper Sec. 3, after Bertinetto et al. 2016) is
 
     F^a = ReLU(BN(U * (theta~ *_c (V * F^P))))
 
@@ -172,7 +172,7 @@ class ParameterAdapter(nn.Module):
     """Parameter adapter K: parsing features ``(N, C, h, w)`` -> kernels ``(N, C, k, k)``.
 
     ``conv3x3/2 (no padding) -> ReLU -> max-pool 2 -> conv3x3 (pad 1) -> ReLU ->
-    max-pool 2 -> conv3x3 (pad 1)``, C channels throughout (PAPER_NOTES section 1).
+    max-pool 2 -> conv3x3 (pad 1)``, C channels throughout (paper Sec. 3).
     The last conv is linear so kernels can be negative. For a 64x64 map:
     64 -> 31 -> 15 -> 15 -> 7 -> 7, i.e. 7x7 kernels.
 

@@ -1,7 +1,7 @@
 """The structure every pose model returns."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from torch import Tensor
 
@@ -31,7 +31,6 @@ class PoseOutput:
     kernels: Tensor | None = None
     adapted: Tensor | None = None
     offsets: Tensor | None = None
-    extras: dict = field(default_factory=dict)
 
     @property
     def final(self) -> Tensor:

@@ -1,6 +1,6 @@
 """Parsing Induced Learner (PIL): parsing encoder + parameter adapter + adaptive convolution.
 
-``PILPoseModel`` wires (PAPER_NOTES section 1):
+``PILPoseModel`` wires (paper Sec. 3):
 
     F^S, parsing = parsing_encoder(images)          # E^S + C^S, logits at input resolution
     theta~ = adapter(F^S)                           # (N, C, k, k), k = 7 for 64x64 maps

@@ -1,7 +1,7 @@
 """VGG16-FCN: VGG16's 13 conv layers with the last two max-pools removed (stride 8).
 
-Layout ``[64, 64, M, 128, 128, M, 256, 256, 256, M, 512 x 6]`` (PAPER_NOTES
-section 1), all channels scaled by ``width / 64``. 3x3 convs with ReLU, no
+Layout ``[64, 64, M, 128, 128, M, 256, 256, 256, M, 512 x 6]`` (the backbone
+of the paper's Table 1 ablation), all channels scaled by ``width / 64``. 3x3 convs with ReLU, no
 batch-norm by default, MSRA initialisation, trained from scratch.
 """
 from __future__ import annotations
