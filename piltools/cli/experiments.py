@@ -4,15 +4,15 @@ from __future__ import annotations
 import argparse
 import json
 
+from piltools.experiments import SCALE_NAMES, get_experiment, list_experiments
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--scale", default="cpu", choices=["smoke", "cpu", "paper"], help="scale to resolve at")
+    p.add_argument("--scale", default="cpu", choices=SCALE_NAMES, help="scale to resolve at")
     p.add_argument("--show", default=None, metavar="NAME", help="print one experiment's resolved config (JSON)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from piltools.experiments import get_experiment, list_experiments
-
     if args.show is not None:
         print(json.dumps(get_experiment(args.show, args.scale).to_dict(), indent=2))
         return 0
