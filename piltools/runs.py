@@ -200,20 +200,19 @@ def fingerprint_files(package: Path = PACKAGE_DIR) -> list[Path]:
     return files
 
 
-@functools.lru_cache(maxsize=None)
-def _fingerprint_of(package: Path) -> str:
+def source_fingerprint(package: Path = PACKAGE_DIR) -> str:
+    """16 hex digits of SHA-256 over the relative paths and contents of :func:`fingerprint_files` of ``package``."""
     digest = hashlib.sha256()
     for path in fingerprint_files(package):
         digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
 
+@functools.lru_cache(maxsize=None)
 def code_fingerprint() -> str:
-    """16 hex digits of SHA-256 over the paths and contents of :func:`fingerprint_files` of the installed package.
-
-    Computed once per process (the code a process runs does not change under it).
-    """
-    return _fingerprint_of(PACKAGE_DIR)
+    """:func:`source_fingerprint` of the running package, computed once per process (the code a process
+    runs does not change under it)."""
+    return source_fingerprint(PACKAGE_DIR)
 
 
 def write_code_record(run_dir: Path) -> None:

@@ -57,18 +57,18 @@ def read_checkpoint(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
             message names the file and the fix (train the run again with ``--restart``).
     """
     path = run_dir / CHECKPOINT
-    restart = (f"`{cfg.command} --restart`" if cfg.command else "run_config(cfg, restart=True)")
+    restart = f"add --restart to `{cfg.command}`" if cfg.command else "call run_config(cfg, restart=True)"
     try:
         state = load_checkpoint(path)
     except FileNotFoundError as exc:
         train = f"`{cfg.command}`" if cfg.command else "run_config(cfg)"
         raise type(exc)(f"{exc}: train {cfg.name} (seed {cfg.seed}) first with {train}") from None
     except CheckpointError as exc:
-        raise CheckpointError(f"{exc}; train the run again from scratch with {restart}") from None
+        raise CheckpointError(f"{exc}; to train the run again from scratch, {restart}") from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT or state.get("run_id") != run_dir.name:
         owner = (state.get("run_id"), state.get("format")) if isinstance(state, dict) else (None, None)
         raise CheckpointError(f"{path} belongs to run {owner[0]} (format {owner[1]}), not to run {run_dir.name} "
-                              f"(format {CHECKPOINT_FORMAT}) of {cfg.name}: replace it by training with {restart}")
+                              f"(format {CHECKPOINT_FORMAT}) of {cfg.name}; to replace it by training this run, {restart}")
     return state
 
 
