@@ -29,7 +29,8 @@ were recorded: reported, never retrained on that ground). The policy:
 - a stale run is reported, never silently retrained: ``run_experiment`` returns
   it with :class:`StaleRunWarning`, ``python -m piltools train`` / ``evaluate``
   print a warning line, result tables carry a ``stale`` column
-  (:func:`piltools.reports.summary_row`);
+  (:func:`piltools.reports.summary_row`), ``python -m piltools experiments --stale``
+  lists the stale runs of a runs folder (:func:`find_runs`);
 - retraining is asked for: ``run_experiment(..., retrain_stale=True)`` or
   ``python -m piltools train NAME --retrain-stale`` (``--restart`` retrains a run
   whatever its state, e.g. after a corrupt checkpoint);
@@ -244,6 +245,12 @@ def warn_if_stale(run_dir: Path, cfg: ExperimentConfig) -> None:
             f"run {run_dir} ({cfg.name}, seed {cfg.seed}) is STALE: trained by code {recorded_fingerprint(run_dir)}, "
             f"the current code is {code_fingerprint()}; its numbers may differ from today's code: retrain with "
             f"{retrain}"), stacklevel=3)
+
+
+def find_runs(out: str | Path = "results/runs") -> list[Path]:
+    """The run directories under a runs folder (``<out>/<scale>/<slug>/<run_id>`` holding ``config.json``),
+    sorted; retrains in progress and replaced runs (``.retrain/``, ``.replaced/``) are not listed."""
+    return sorted(p.parent for p in resolve_path(out).glob("*/*/*/config.json") if not p.parent.name.startswith("."))
 
 
 def staging_dir(run_dir: Path) -> Path:

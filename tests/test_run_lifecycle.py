@@ -127,6 +127,12 @@ def test_a_run_trained_by_other_code_is_reported_stale_and_retrained_only_on_req
     assert line.startswith("piltools train: warning: run ") and "STALE" in line and real in line
     assert json.loads(out)["cached"] is True and json.loads(out)["code"] == "stale"
 
+    assert main(["experiments", "--stale", "--out", str(runs)]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    retrain = f"python -m piltools train {NAME} --scale smoke --seed 0 --retrain-stale"
+    assert listed == [f"stale  {fresh.run_dir}  ({retrain})",
+                      f"1 stale, 0 current, 0 unknown (made before code fingerprints were recorded) runs under {runs}"]
+
     assert _train_cli(runs, "--retrain-stale") == 0
     out, err = capsys.readouterr()
     assert json.loads(out)["cached"] is False and json.loads(out)["code"] == "current" and "STALE" not in err
@@ -134,7 +140,8 @@ def test_a_run_trained_by_other_code_is_reported_stale_and_retrained_only_on_req
     assert json.loads((run_dir / "code.json").read_text())["fingerprint"] == OTHER_CODE
     assert not staging_dir(run_dir).exists()
     [kept] = (run_dir.parent / ".replaced").iterdir()  # the old run's record is kept
-    assert kept.name.startswith(run_dir.name + "-") and json.loads((kept / "code.json").read_text())["fingerprint"] == real
+    assert kept.name.startswith(run_dir.name + "-")
+    assert json.loads((kept / "code.json").read_text())["fingerprint"] == real
     assert json.loads((kept / "eval.json").read_text()) == fresh.eval
     # the same code trained it again, so the same numbers (training is deterministic on one machine)
     assert load_result(run_dir).eval["lip_pckh"] == fresh.eval["lip_pckh"]

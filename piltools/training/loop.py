@@ -68,7 +68,8 @@ def read_checkpoint(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT or state.get("run_id") != run_dir.name:
         owner = (state.get("run_id"), state.get("format")) if isinstance(state, dict) else (None, None)
         raise CheckpointError(f"{path} belongs to run {owner[0]} (format {owner[1]}), not to run {run_dir.name} "
-                              f"(format {CHECKPOINT_FORMAT}) of {cfg.name}; to replace it by training this run, {restart}")
+                              f"(format {CHECKPOINT_FORMAT}) of {cfg.name}; to replace it by training this run, "
+                              f"{restart}")
     return state
 
 
