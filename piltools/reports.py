@@ -1,22 +1,59 @@
 """Result tables and figures for the notebooks: our runs beside the paper's numbers.
 
-Everything here works on the flat per-run rows of
-:func:`piltools.training.engine.summary_row` (one row per experiment and seed),
+Everything here works on the flat per-run rows of :func:`summary_row` (one
+row per experiment and seed),
 so a table can always be rebuilt from the committed ``results/*.csv`` files.
 The paper's numbers come from :mod:`piltools.paper` and are kept in their own,
 clearly labelled columns.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
 
+from piltools.metrics import LIP_COLUMNS
 from piltools.paper import paper_numbers
+from piltools.runs import RunResult, describe_machine, resolve_path
 
-PCK_COLUMNS: tuple[str, ...] = ("Head", "Sho.", "Elb.", "Wri.", "Hip", "Knee", "Ank.", "U.Body", "PCK")
+#: The PCK columns of a results row: LIP's PCKh table (MPII fills the pairs and copies ``Total`` to ``PCK``).
+PCK_COLUMNS: tuple[str, ...] = LIP_COLUMNS
+#: ``stale`` column values by :attr:`RunResult.freshness`.
+STALE_VALUES: dict[str, str] = {"current": "no", "stale": "yes", "unknown": "unknown"}
+
+
+def summary_row(result: RunResult) -> dict[str, Any]:
+    """One flat row per run for results tables (``results/README.md`` schema).
+
+    Columns: ``experiment, model, scale, seed``, the :data:`PCK_COLUMNS` (for MPII the official pair
+    columns, ``Total`` copied to ``PCK``; for multi-person ``mAP`` copied to ``PCK``), ``n_images, run_id,
+    code_version``, ``stale`` (``yes``: trained by code other than today's, see :mod:`piltools.runs`;
+    ``no``; ``unknown``: made before code fingerprints were recorded), ``machine, seconds`` (training wall
+    time), then ``parsing_mIoU`` where the model parses (Table 3) and ``mAP`` for multi-person runs.
+    """
+    ev = result.eval
+    row: dict[str, Any] = {"experiment": result.config.name, "model": result.config.model.name,
+                           "scale": result.config.scale, "seed": result.config.seed}
+    table = ev.get("lip_pckh") or ev.get("mpii_pckh") or {}
+    for key in PCK_COLUMNS[:-1]:
+        row[key] = table.get(key, float("nan"))
+    row["PCK"] = ev.get("pck", float("nan"))
+    row["n_images"] = ev.get("n_images")
+    row["run_id"] = result.run_id
+    version = result.run_dir / "version.txt"
+    row["code_version"] = version.read_text().strip() if version.is_file() else "unknown"
+    row["stale"] = STALE_VALUES[result.freshness]
+    machine_file = result.run_dir / "machine.json"
+    row["machine"] = describe_machine(json.loads(machine_file.read_text()) if machine_file.is_file() else {})
+    row["seconds"] = ev.get("seconds_train", float("nan"))
+    if "parsing" in ev:
+        row["parsing_mIoU"] = ev["parsing"]["mIoU"]
+    if "mAP" in ev:
+        row["mAP"] = ev["mAP"]
+    return row
 
 
 def results_path(name: str, scale: str, root: str | Path = "results") -> Path:
@@ -26,18 +63,14 @@ def results_path(name: str, scale: str, root: str | Path = "results") -> Path:
     go to ``results/<scale>/NAME`` so a CI (``smoke``) run never overwrites them.
     A relative ``root`` is taken from the project root (not the notebook's folder).
     """
-    from piltools.runs import resolve_path
-
     root = resolve_path(root)
     path = root / name if scale == "cpu" else root / scale / name
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
 
 
-def runs_frame(results: Iterable) -> pd.DataFrame:
-    """One row per run (experiment, seed) with the PCK columns, run id, code version, machine."""
-    from piltools.training.engine import summary_row
-
+def runs_frame(results: Iterable[RunResult]) -> pd.DataFrame:
+    """One row per run (experiment, seed): :func:`summary_row`."""
     return pd.DataFrame([summary_row(r) for r in results])
 
 

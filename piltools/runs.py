@@ -11,29 +11,80 @@ short hash of the resolved config (seed included) and ``out`` defaults to
 - ``last.pt``: the latest checkpoint (atomic write; tensors and plain values only);
 - ``eval.json``: the final evaluation; its presence marks the run complete;
 - ``predictions_val.csv``: for LIP, predictions in LIP CSV format in original
-  image coordinates.
+  image coordinates;
+- ``code.json``: the code fingerprint (:func:`code_fingerprint`) and ``git describe``
+  of the code that trained the run.
+
+Stale runs. The run id hashes the config and seed only (never the code), so a
+fix to the training, evaluation or data code does not move run ids and a
+cached run can hold numbers that today's code would not reproduce. Every run
+therefore records :func:`code_fingerprint`, a hash of the package source files
+that decide the numbers (everything under ``piltools/`` except
+:data:`UNFINGERPRINTED`; ``git describe`` is recorded beside it but not compared,
+so a commit that touches only docs, the CLI or reports makes nothing stale).
+:func:`run_freshness` compares a run's fingerprint with the current code:
+``"current"``, ``"stale"`` or ``"unknown"`` (runs made before fingerprints
+were recorded: reported, never retrained on that ground). The policy:
+
+- a stale run is reported, never silently retrained: ``run_experiment`` returns
+  it with :class:`StaleRunWarning`, ``python -m piltools train`` / ``evaluate``
+  print a warning line, result tables carry a ``stale`` column
+  (:func:`piltools.reports.summary_row`), ``python -m piltools experiments --stale``
+  lists the stale runs of a runs folder (:func:`find_runs`);
+- retraining is asked for: ``run_experiment(..., retrain_stale=True)`` or
+  ``python -m piltools train NAME --retrain-stale`` (``--restart`` retrains a run
+  whatever its state, e.g. after a corrupt checkpoint);
+- a retrain never loses finished work: it trains in :func:`staging_dir` and only
+  once it has finished does :func:`replace_run` move the old run directory to
+  ``<slug>/.replaced/<run_id>-<UTC time>/`` and the new one into its place.
 """
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
+import io
 import json
 import os
 import platform
 import socket
 import subprocess
 import tempfile
+import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from piltools.config import HASH_NEUTRAL_DEFAULTS, ExperimentConfig
+import torch
+
+from piltools.config import HASH_NEUTRAL_DEFAULTS, ExperimentConfig, load_config
+from piltools.errors import InputError
 
 METRIC_COLUMNS: tuple[str, ...] = (
     "epoch", "loss", "heatmap_loss", "parsing_loss", "train_acc", "val_pck", "lr", "seconds",
 )
 # Fields of the config that do not change what a run computes (excluded from the hash).
 _UNHASHED = ("command", "notes")
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+#: Paths under ``piltools/`` whose source does not decide a run's numbers (left out of the fingerprint):
+#: the command line, benchmarks, figures, result tables, the paper's numbers, error texts.
+UNFINGERPRINTED: tuple[str, ...] = ("cli/", "benchmarks/", "__main__.py", "viz.py", "reports.py", "paper.py",
+                                    "errors.py")
+CODE_FILE = "code.json"
+
+
+class CheckpointError(InputError):
+    """A run's checkpoint is missing, unreadable (truncated, corrupt) or belongs to another run."""
+
+
+class CheckpointNotFoundError(CheckpointError, FileNotFoundError):
+    """A run has no checkpoint (it was never trained, or its folder was moved)."""
+
+
+class StaleRunWarning(UserWarning):
+    """A cached run was trained by code whose fingerprint differs from the current code's."""
 
 
 def project_root() -> Path:
@@ -113,9 +164,7 @@ def code_version() -> str:
 
 
 def machine_info(device: str = "cpu", world_size: int = 1) -> dict[str, Any]:
-    """Host, platform, versions and device of the machine running a run."""
-    import torch
-
+    """Host, platform, versions and device of the machine running a run (``machine.json``)."""
     info: dict[str, Any] = {
         "host": socket.gethostname(),
         "platform": platform.platform(),
@@ -129,6 +178,103 @@ def machine_info(device: str = "cpu", world_size: int = 1) -> dict[str, Any]:
     if device.startswith("cuda") and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(torch.device(device))
     return info
+
+
+def describe_machine(info: dict[str, Any]) -> str:
+    """One line for a :func:`machine_info` dict, e.g. ``"host1 cpu (16 cores)"``; missing keys print as ``?``.
+
+    With a GPU its name follows the device: ``"host1 cuda:0 NVIDIA H200 (16 cores)"``.
+    """
+    device = str(info.get("device", "?"))
+    if info.get("gpu"):
+        device += f" {info['gpu']}"
+    return f"{info.get('host', 'unknown')} {device} ({info.get('cpu_count', '?')} cores)"
+
+
+def fingerprint_files(package: Path = PACKAGE_DIR) -> list[Path]:
+    """The ``.py`` files under ``package`` that decide a run's numbers (all but :data:`UNFINGERPRINTED`), sorted."""
+    files = []
+    for path in sorted(package.rglob("*.py")):
+        rel = path.relative_to(package).as_posix()
+        if not any(rel == skip or (skip.endswith("/") and rel.startswith(skip)) for skip in UNFINGERPRINTED):
+            files.append(path)
+    return files
+
+
+def source_fingerprint(package: Path = PACKAGE_DIR) -> str:
+    """16 hex digits of SHA-256 over the relative paths and contents of :func:`fingerprint_files` of ``package``."""
+    digest = hashlib.sha256()
+    for path in fingerprint_files(package):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=None)
+def code_fingerprint() -> str:
+    """:func:`source_fingerprint` of the running package, computed once per process (the code a process
+    runs does not change under it)."""
+    return source_fingerprint(PACKAGE_DIR)
+
+
+def write_code_record(run_dir: Path) -> None:
+    """Record the current :func:`code_fingerprint` and :func:`code_version` in ``run_dir/code.json``."""
+    write_json(run_dir / CODE_FILE, {"fingerprint": code_fingerprint(), "version": code_version()})
+
+
+def recorded_fingerprint(run_dir: Path) -> str | None:
+    """The fingerprint a run recorded, or None (runs made before fingerprints were recorded)."""
+    path = run_dir / CODE_FILE
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text()).get("fingerprint")
+
+
+def run_freshness(run_dir: Path) -> str:
+    """``"current"`` (trained by code with today's fingerprint), ``"stale"`` (other code) or ``"unknown"``."""
+    recorded = recorded_fingerprint(run_dir)
+    if recorded is None:
+        return "unknown"
+    return "current" if recorded == code_fingerprint() else "stale"
+
+
+def warn_if_stale(run_dir: Path, cfg: ExperimentConfig) -> None:
+    """Issue a :class:`StaleRunWarning` naming the run and the fix when :func:`run_freshness` is ``"stale"``."""
+    if run_freshness(run_dir) == "stale":
+        retrain = f"`{cfg.command} --retrain-stale`" if cfg.command else "run_config(..., retrain_stale=True)"
+        warnings.warn(StaleRunWarning(
+            f"run {run_dir} ({cfg.name}, seed {cfg.seed}) is STALE: trained by code {recorded_fingerprint(run_dir)}, "
+            f"the current code is {code_fingerprint()}; its numbers may differ from today's code: retrain with "
+            f"{retrain}"), stacklevel=3)
+
+
+def find_runs(out: str | Path = "results/runs") -> list[Path]:
+    """The run directories under a runs folder (``<out>/<scale>/<slug>/<run_id>`` holding ``config.json``),
+    sorted; retrains in progress and replaced runs (``.retrain/``, ``.replaced/``) are not listed."""
+    return sorted(p.parent for p in resolve_path(out).glob("*/*/*/config.json") if not p.parent.name.startswith("."))
+
+
+def staging_dir(run_dir: Path) -> Path:
+    """Where a replacement of ``run_dir`` trains: ``<slug>/.retrain/<run_id>`` (same name, so its checkpoint
+    belongs to the run)."""
+    return run_dir.parent / ".retrain" / run_dir.name
+
+
+def replace_run(run_dir: Path, new_dir: Path) -> Path | None:
+    """Put the finished run ``new_dir`` in place of ``run_dir``.
+
+    The old directory (if any) is first moved to ``<slug>/.replaced/<run_id>-<UTC time>/``, so at every
+    moment a finished run exists on disk.
+
+    Returns:
+        Where the old run directory went, or None if there was none.
+    """
+    kept = None
+    if run_dir.exists():
+        kept = run_dir.parent / ".replaced" / f"{run_dir.name}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(run_dir, kept)
+    os.replace(new_dir, run_dir)
+    return kept
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -164,8 +310,6 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
         path: destination, e.g. ``run_dir / "last.pt"``.
         state: tensors and plain values only (so ``torch.load(weights_only=True)`` reads it).
     """
-    import torch
-
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
@@ -178,19 +322,23 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
 
 
 def load_checkpoint(path: Path, map_location: str = "cpu") -> dict[str, Any]:
-    """Read a checkpoint with ``torch.load(weights_only=True)``."""
-    import torch
+    """Read a checkpoint with ``torch.load(weights_only=True)``.
 
+    Raises:
+        CheckpointNotFoundError: the file is missing.
+        CheckpointError: the file is unreadable (truncated, corrupt, not a checkpoint).
+    """
+    if not Path(path).is_file():
+        raise CheckpointNotFoundError(f"{path}: no checkpoint there")
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
-    except (RuntimeError, EOFError, OSError) as exc:
-        raise RuntimeError(f"cannot read checkpoint {path}: {exc}") from exc
+    except Exception as exc:  # torch raises RuntimeError, EOFError, pickle errors... for a damaged file
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
+        raise CheckpointError(f"{path}: cannot read the checkpoint (truncated or corrupt: {reason})") from exc
 
 
 def write_metrics(path: Path, rows: list[dict[str, Any]]) -> None:
     """Write all epoch rows to ``metrics.csv`` (atomically, header :data:`METRIC_COLUMNS`)."""
-    import io
-
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(METRIC_COLUMNS), lineterminator="\n")
     writer.writeheader()
@@ -226,6 +374,7 @@ class RunResult:
             the overall PCK; for MPII ``eval["mpii_pckh"]``; parsing mIoU under
             ``eval["parsing"]`` where the model parses.
         cached: True when the stored result was returned without training.
+        freshness: ``"current"``, ``"stale"`` or ``"unknown"`` (:func:`run_freshness`).
     """
 
     run_dir: Path
@@ -233,6 +382,7 @@ class RunResult:
     metrics: list[dict[str, Any]] = field(default_factory=list)
     eval: dict[str, Any] = field(default_factory=dict)
     cached: bool = False
+    freshness: str = "unknown"
 
     @property
     def run_id(self) -> str:
@@ -253,8 +403,6 @@ def is_complete(run_dir: Path) -> bool:
 
 def load_result(run_dir: Path, cached: bool = True) -> RunResult:
     """Read a completed run directory back into a :class:`RunResult`."""
-    from piltools.config import load_config
-
     if not is_complete(run_dir):
         raise FileNotFoundError(f"{run_dir} holds no finished run (no eval.json)")
     return RunResult(
@@ -263,4 +411,5 @@ def load_result(run_dir: Path, cached: bool = True) -> RunResult:
         metrics=read_metrics(run_dir / "metrics.csv"),
         eval=json.loads((run_dir / "eval.json").read_text()),
         cached=cached,
+        freshness=run_freshness(run_dir),
     )

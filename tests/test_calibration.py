@@ -1,4 +1,4 @@
-"""Difficulty calibration on the pose-only baseline (issue 3)."""
+"""Difficulty calibration on the pose-only baseline."""
 from __future__ import annotations
 
 from pathlib import Path

@@ -26,6 +26,7 @@ def test_torchrun_two_gloo_processes_train_a_smoke_run(tmp_path):
     assert ev["world_size"] == 2 and "lip_pckh" in ev
     machine = json.loads((run_dir / "machine.json").read_text())
     assert machine["world_size"] == 2
+    assert len(json.loads((run_dir / "code.json").read_text())["fingerprint"]) == 16  # stale-run check possible
     rows = read_metrics(run_dir / "metrics.csv")
     assert len(rows) == cfg.train.epochs  # rank 0 alone wrote: no duplicated rows
     # exactly one run directory: the second rank wrote nothing of its own

@@ -54,3 +54,26 @@ def test_side_by_side_keeps_paper_numbers_in_their_own_column(runs):
 def test_results_path_keeps_other_scales_apart(tmp_path):
     assert reports.results_path("table1.csv", "cpu", tmp_path) == tmp_path / "table1.csv"
     assert reports.results_path("table1.csv", "smoke", tmp_path) == tmp_path / "smoke" / "table1.csv"
+
+
+def test_summary_row_columns_stale_flag_and_machine(tmp_path):
+    from piltools.experiments import get_experiment
+    from piltools.metrics import LIP_COLUMNS
+    from piltools.runs import RunResult, write_json
+
+    write_json(tmp_path / "machine.json", {"host": "h", "device": "cpu", "cpu_count": 2})
+    (tmp_path / "version.txt").write_text("abc123\n")
+    table = {c: float(i) for i, c in enumerate(LIP_COLUMNS)}  # Head 0.0 ... PCK 8.0
+    ev = {"lip_pckh": table, "pck": 8.0, "n_images": 3, "seconds_train": 1.5, "parsing": {"mIoU": 20.0}}
+    result = RunResult(run_dir=tmp_path, config=get_experiment("table1/vgg16-pil", "smoke"), eval=ev,
+                       freshness="stale")
+    row = reports.summary_row(result)
+    assert list(row) == ["experiment", "model", "scale", "seed", *LIP_COLUMNS, "n_images", "run_id",
+                         "code_version", "stale", "machine", "seconds", "parsing_mIoU"]
+    assert [row[c] for c in LIP_COLUMNS] == [float(i) for i in range(9)]
+    assert (row["stale"], row["machine"], row["code_version"]) == ("yes", "h cpu (2 cores)", "abc123")
+    # MPII: the pair columns, no U.Body, Total copied to PCK by the evaluation
+    mpii = RunResult(run_dir=tmp_path / "none", config=result.config, eval={"mpii_pckh": {"Head": 1.0}, "pck": 2.0})
+    row = reports.summary_row(mpii)
+    assert row["Head"] == 1.0 and math.isnan(row["U.Body"]) and row["PCK"] == 2.0
+    assert (row["stale"], row["machine"], row["code_version"]) == ("unknown", "unknown ? (? cores)", "unknown")

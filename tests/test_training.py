@@ -21,7 +21,7 @@ from piltools.experiments import get_experiment, with_changes
 from piltools.lipcsv import read_lip_csv
 from piltools.runs import METRIC_COLUMNS, load_checkpoint, read_metrics, run_dir_for
 from piltools.training import NonFiniteLossError, run_config, run_experiment
-from piltools.training import engine
+from piltools.training import builders, loop, rng
 
 REPO = Path(__file__).resolve().parents[1]
 COMPARED = [c for c in METRIC_COLUMNS if c != "seconds"]  # wall time differs between runs
@@ -38,7 +38,7 @@ def _same_metrics(a: list[dict], b: list[dict]) -> None:
 def test_lr_schedule_is_a_step_function_of_the_base_rate():
     cfg = get_experiment("table1/vgg16", "paper")
     # paper: 0.0025, halved at epochs 150, 170, 200 (0-based epoch index)
-    assert [engine.lr_at(cfg, e) for e in (0, 149, 150, 169, 170, 200, 249)] == [
+    assert [builders.lr_at(cfg, e) for e in (0, 149, 150, 169, 170, 200, 249)] == [
         0.0025, 0.0025, 0.00125, 0.00125, 0.000625, 0.0003125, 0.0003125]
 
 
@@ -46,12 +46,12 @@ def test_rng_state_round_trips_through_a_weights_only_checkpoint(tmp_path):
     import random
 
     torch.manual_seed(1), np.random.seed(2), random.seed(3)
-    state = engine._rng_state()
+    state = rng.rng_state()
     from piltools.runs import save_checkpoint
 
     save_checkpoint(tmp_path / "s.pt", {"rng": state})
     expected = (torch.rand(3), np.random.rand(3), random.random())
-    engine._set_rng_state(load_checkpoint(tmp_path / "s.pt")["rng"])
+    rng.set_rng_state(load_checkpoint(tmp_path / "s.pt")["rng"])
     got = (torch.rand(3), np.random.rand(3), random.random())
     assert torch.equal(expected[0], got[0]) and np.array_equal(expected[1], got[1]) and expected[2] == got[2]
 
@@ -65,7 +65,7 @@ def test_smoke_run_end_to_end_cached_and_deterministic(tmp_path):
         assert (a.run_dir / f).is_file(), f
     rows = read_metrics(a.run_dir / "metrics.csv")
     assert [r["epoch"] for r in rows] == list(range(1, cfg.train.epochs + 1))
-    assert [r["lr"] for r in rows] == [engine.lr_at(cfg, e) for e in range(cfg.train.epochs)]
+    assert [r["lr"] for r in rows] == [builders.lr_at(cfg, e) for e in range(cfg.train.epochs)]
     assert all(math.isfinite(r["loss"]) and 0 <= r["train_acc"] <= 100 for r in rows)
     table = a.eval["lip_pckh"]
     assert set(["Head", "Sho.", "Elb.", "Wri.", "Hip", "Knee", "Ank.", "U.Body", "PCK"]) <= set(table)
@@ -128,7 +128,7 @@ def test_sigkill_mid_training_then_resume_gives_the_uninterrupted_metrics(tmp_pa
 def test_non_finite_loss_stops_naming_the_step_and_keeps_the_checkpoint(tmp_path, monkeypatch):
     cfg = with_changes(get_experiment("table1/vgg16", "smoke"), train={"epochs": 3})
     calls = {"n": 0}
-    real = engine.total_loss
+    real = loop.total_loss
 
     def poisoned(out, batch, beta):
         loss, parts = real(out, batch, beta=beta)
@@ -137,7 +137,7 @@ def test_non_finite_loss_stops_naming_the_step_and_keeps_the_checkpoint(tmp_path
             loss = loss * float("nan")
         return loss, parts
 
-    monkeypatch.setattr(engine, "total_loss", poisoned)
+    monkeypatch.setattr(loop, "total_loss", poisoned)
     with pytest.raises(NonFiniteLossError, match=r"epoch 2 step 1.*last good checkpoint"):
         run_config(cfg, out=tmp_path, quiet=True)
     run_dir = run_dir_for(cfg, tmp_path, {"world_size": 1})

@@ -6,12 +6,18 @@ from __future__ import annotations
 import argparse
 import sys
 
+import pandas as pd
+
+from piltools.datasets.synthetic.config import DIFFICULTY
+from piltools.experiments import SCALE_NAMES
+from piltools.reports import PCK_COLUMNS
+from piltools.runs import resolve_path
+from piltools.training.calibration import BASELINE, calibration_frame, plot_calibration, run_calibration
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from piltools.datasets.synthetic.config import DIFFICULTY
-    from piltools.training.calibration import BASELINE
-
-    p.add_argument("--scale", default="cpu", choices=["smoke", "cpu"], help="synthetic-data scale to calibrate")
+    p.add_argument("--scale", default="cpu", choices=[s for s in SCALE_NAMES if s != "paper"],
+                   help="synthetic-data scale to calibrate (the paper scale trains on real data)")
     p.add_argument("--levels", nargs="+", default=list(DIFFICULTY),
                    help=f"difficulty levels (default: all, hardest first: {' '.join(DIFFICULTY)})")
     p.add_argument("--seeds", nargs="+", type=int, default=[0], help="training seeds per level")
@@ -27,10 +33,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from piltools.datasets.synthetic.config import DIFFICULTY
-    from piltools.runs import resolve_path
-    from piltools.training.calibration import calibration_frame, plot_calibration, run_calibration
-
     unknown = [level for level in args.levels if level not in DIFFICULTY]
     if unknown:
         print(f"piltools calibrate: unknown difficulty level(s) {unknown}; expected some of {list(DIFFICULTY)}",
@@ -43,8 +45,6 @@ def run(args: argparse.Namespace) -> int:
                               quiet=True if args.quiet else None)
     frame = calibration_frame(results)
     if args.append and csv.is_file():
-        import pandas as pd
-
         old = pd.read_csv(csv)
         missing = {"level", "seed"} - set(old.columns)
         if missing:
@@ -57,8 +57,7 @@ def run(args: argparse.Namespace) -> int:
         frame = frame.sort_values(["level", "seed"], key=lambda c: c.map(order) if c.name == "level" else c,
                                   kind="stable", ignore_index=True)
     csv.parent.mkdir(parents=True, exist_ok=True)
-    metrics = [c for c in frame.columns if c in ("Head", "Sho.", "Elb.", "Wri.", "Hip", "Knee", "Ank.", "U.Body",
-                                                 "PCK", "seconds")]
+    metrics = [c for c in frame.columns if c in (*PCK_COLUMNS, "seconds")]
     frame.round({c: 2 for c in metrics}).to_csv(csv, index=False)
     figure.parent.mkdir(parents=True, exist_ok=True)
     plot_calibration(frame).savefig(figure, dpi=120)

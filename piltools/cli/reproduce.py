@@ -15,9 +15,11 @@ import sys
 import time
 from pathlib import Path
 
+from piltools.experiments import SCALE_NAMES
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--scale", default="cpu", choices=["smoke", "cpu", "paper"])
+    p.add_argument("--scale", default="cpu", choices=SCALE_NAMES)
     p.add_argument("--notebooks", default="notebooks", help="folder of numbered notebooks")
     p.add_argument("--only", nargs="*", default=None, help="notebook name prefixes to run (e.g. 01)")
     p.add_argument("--out", default="results/executed", help="where executed copies are written")

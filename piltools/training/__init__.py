@@ -6,20 +6,13 @@ Public API (what the notebooks call)::
     result = run_experiment("table1/vgg16-pil", scale="cpu", seed=0)
     result.eval["lip_pckh"]["PCK"], result.metrics_frame()
 
-Modules: :mod:`~piltools.training.engine` (the loop, caching, resume),
+:mod:`~piltools.training.engine` is the public face (the same names); behind it
+:mod:`~piltools.training.runner` (cache, resume, stale runs), :mod:`~piltools.training.loop`,
+:mod:`~piltools.training.builders`, :mod:`~piltools.training.rng`,
+:mod:`~piltools.training.scoring` and :mod:`~piltools.training.pool`;
 :mod:`~piltools.training.evaluation` (predictions in original coordinates and
-their scores), :mod:`~piltools.training.transfer` (Sec. 4.4),
+their scores), :mod:`~piltools.training.transfer` (paper Sec. 4.4),
 :mod:`~piltools.training.distributed` (torchrun / DDP).
 """
-from piltools.runs import RunResult
-from piltools.training.engine import (
-    NonFiniteLossError,
-    evaluate_run,
-    run_config,
-    run_experiment,
-    run_many,
-    summary_row,
-)
-
-__all__ = ["RunResult", "NonFiniteLossError", "run_experiment", "run_many", "run_config", "evaluate_run",
-           "summary_row"]
+from piltools.training.engine import *  # noqa: F403 (the public API, listed in engine.__all__)
+from piltools.training.engine import __all__

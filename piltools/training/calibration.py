@@ -1,4 +1,4 @@
-"""Calibration of the synthetic data's difficulty on the POSE-ONLY baseline (issue 3).
+"""Calibration of the synthetic data's difficulty on the POSE-ONLY baseline .
 
 The project's rule: the embedded data is made neither too easy nor too hard for
 the training budget of a scale by looking at a pose-only baseline (default
@@ -23,11 +23,14 @@ import pandas as pd
 
 from piltools.config import ExperimentConfig
 from piltools.experiments import get_experiment, with_changes
+from piltools.reports import summary_row
 from piltools.runs import RunResult
+from piltools.training.pool import parallel_waves
+from piltools.training.runner import run_config
 
 BASELINE = "table2/hg-1s-1u"
 
-# The band the project aims the baseline at, at the `cpu` scale (issue 3): well between chance and saturation.
+# The band the project aims the baseline at, at the `cpu` scale: well between chance and saturation.
 TARGET_BAND: tuple[float, float] = (50.0, 85.0)
 
 
@@ -61,26 +64,18 @@ def run_calibration(levels: Sequence[str], scale: str = "cpu", seeds: Iterable[i
     Returns:
         ``(level, result)`` pairs in that order.
     """
-    from piltools.training.engine import run_config
-
     pairs = [(level, calibration_config(level, scale, s, experiment)) for level in levels for s in seeds]
     if jobs <= 1 or len(pairs) <= 1:
         return [(level, run_config(cfg, out=out, quiet=quiet)) for level, cfg in pairs]
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
     quiet = True if quiet is None else quiet
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [(level, pool.submit(run_config, cfg, out, quiet)) for level, cfg in pairs]
-        return [(level, f.result()) for level, f in futures]
+    [results] = parallel_waves(run_config, [[(cfg, out, quiet) for _, cfg in pairs]], jobs)
+    return [(level, result) for (level, _), result in zip(pairs, results)]
 
 
 def calibration_frame(results: Sequence[tuple[str, RunResult]]) -> pd.DataFrame:
     """One row per run: ``level`` and the recipe (epochs, batch size, lr) before the usual summary
-    columns (:func:`piltools.training.engine.summary_row`), then ``val_pck_by_epoch`` (the quick
+    columns (:func:`piltools.reports.summary_row`), then ``val_pck_by_epoch`` (the quick
     single-scale validation after each epoch, ``;``-separated)."""
-    from piltools.training.engine import summary_row
-
     rows: list[dict[str, Any]] = []
     for level, result in results:
         t = result.config.train

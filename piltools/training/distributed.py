@@ -77,15 +77,6 @@ def mean_over_processes(ctx: DistContext, values: list[float]) -> list[float]:
     return (t / ctx.world_size).tolist()
 
 
-def broadcast_flag(ctx: DistContext, flag: bool) -> bool:
-    """Rank 0's boolean, on every process."""
-    if not ctx.distributed:
-        return flag
-    t = torch.tensor([1 if flag else 0], dtype=torch.int64, device=ctx.device if ctx.device != "cpu" else "cpu")
-    dist.broadcast(t, src=0)
-    return bool(t.item())
-
-
 def shutdown(ctx: DistContext) -> None:
     """Leave the process group if this module joined one."""
     if ctx.distributed and dist.is_initialized():

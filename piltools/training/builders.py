@@ -1,0 +1,137 @@
+"""What a config builds: the model, the datasets, the optimiser, the learning-rate schedule and the loaders.
+
+Every function reads one :class:`~piltools.config.ExperimentConfig` (and the process's
+:class:`~piltools.training.distributed.DistContext` where the device or the rank matters) and
+nothing else, so the training loop and the final evaluation build the same things the same way.
+"""
+from __future__ import annotations
+
+import contextlib
+import random
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, Subset
+from torch.utils.data.distributed import DistributedSampler
+
+from piltools.config import ExperimentConfig
+from piltools.datasets import build_dataset
+from piltools.datasets.synthetic import difficulty_config, ensure_synthetic
+from piltools.models import create_model
+from piltools.runs import resolve_path
+from piltools.training import distributed as D
+
+
+@contextlib.contextmanager
+def cpu_threads(cfg: ExperimentConfig, ctx: D.DistContext) -> Iterator[None]:
+    """Use ``cfg.train.cpu_threads`` torch threads on CPU for the block, then restore the previous count."""
+    before = torch.get_num_threads()
+    if not ctx.device.startswith("cuda") and cfg.train.cpu_threads is not None:
+        torch.set_num_threads(cfg.train.cpu_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def build_model(cfg: ExperimentConfig) -> nn.Module:
+    """The model of a config (weights initialised from the current torch RNG)."""
+    return create_model(cfg.model.name, **cfg.model.overrides())
+
+
+def prepare_data(cfg: ExperimentConfig, ctx: D.DistContext) -> Path:
+    """The dataset root; generates the synthetic dataset once (rank 0) if the config asks for one."""
+    root = resolve_path(cfg.data.root)
+    if cfg.data.synthetic is not None:
+        if ctx.is_main:
+            s = cfg.data.synthetic
+            ensure_synthetic(cfg.data.kind, root, n_train=s.n_train, n_val=s.n_val, size=s.size, seed=s.seed,
+                             config=difficulty_config(s.difficulty))
+        D.barrier(ctx)
+    return root
+
+
+def build_datasets(cfg: ExperimentConfig, model: nn.Module, ctx: D.DistContext) -> tuple[Dataset, Dataset]:
+    """(train, val) torch datasets for a config; val is capped at ``data.max_val``."""
+    root = prepare_data(cfg, ctx)
+    common = dict(
+        input_size=cfg.data.input_size,
+        stride=int(model.stride),
+        sigma=cfg.data.sigma,
+        convention=cfg.data.convention,
+        background=cfg.model.background,
+        seed=cfg.seed,
+    )
+    if cfg.data.kind == "mpii" and cfg.data.mpii_mat is not None:
+        common["mat_path"] = resolve_path(cfg.data.mpii_mat)
+    train = build_dataset(cfg.data.kind, root, "train", True, preset=cfg.data.augment, **common)
+    val = build_dataset(cfg.data.kind, root, "val", False, preset="eval", **common)
+    if cfg.data.max_val is not None and len(val) > cfg.data.max_val:
+        val = Subset(val, list(range(cfg.data.max_val)))
+    return train, val
+
+
+def make_optimizer(cfg: ExperimentConfig, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+    """The optimiser named by ``cfg.train.optimizer`` (paper: RMSProp with torch's defaults)."""
+    if cfg.train.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
+    raise ValueError(f"{cfg.name}: unknown optimizer {cfg.train.optimizer!r}")
+
+
+def lr_at(cfg: ExperimentConfig, epoch: int) -> float:
+    """Learning rate of a 0-based epoch: base x the multiplier of the last milestone reached."""
+    mult = 1.0
+    for milestone, m in zip(cfg.train.milestones, cfg.train.lr_multipliers):
+        if epoch >= milestone:
+            mult = m
+    return cfg.train.lr * mult
+
+
+def _seed_worker(worker_id: int) -> None:
+    seed = torch.initial_seed() % 2**32
+    np.random.seed(seed)
+    random.seed(seed)
+
+
+def train_loader(cfg: ExperimentConfig, dataset: Dataset, epoch: int, ctx: D.DistContext) -> DataLoader:
+    """The loader of one epoch: its order is a pure function of (seed, epoch)."""
+    if hasattr(dataset, "set_epoch"):
+        dataset.set_epoch(epoch)  # augmentation randomness = f(seed, epoch, index)
+    per_process = cfg.train.batch_size // ctx.world_size
+    if per_process < 1:
+        raise ValueError(f"{cfg.name}: batch_size {cfg.train.batch_size} < world size {ctx.world_size}")
+    if len(dataset) < cfg.train.batch_size:
+        raise ValueError(f"{cfg.name}: {len(dataset)} training samples < batch_size {cfg.train.batch_size}")
+    gen = torch.Generator()
+    gen.manual_seed(cfg.seed * 1_000_003 + epoch)
+    kwargs: dict[str, Any] = dict(batch_size=per_process, drop_last=True, num_workers=cfg.train.num_workers,
+                                  worker_init_fn=_seed_worker, generator=gen,
+                                  pin_memory=ctx.device.startswith("cuda"))
+    if ctx.distributed:
+        sampler = DistributedSampler(dataset, num_replicas=ctx.world_size, rank=ctx.rank, shuffle=True,
+                                     seed=cfg.seed, drop_last=True)
+        sampler.set_epoch(epoch)
+        return DataLoader(dataset, sampler=sampler, **kwargs)
+    return DataLoader(dataset, shuffle=True, **kwargs)
+
+
+def eval_loader(cfg: ExperimentConfig, dataset: Dataset, ctx: D.DistContext) -> DataLoader:
+    """The validation loader: the split in order, batches of ``train.batch_size``, the last one partial."""
+    return DataLoader(dataset, batch_size=cfg.train.batch_size, shuffle=False, drop_last=False,
+                      num_workers=cfg.train.num_workers, worker_init_fn=_seed_worker,
+                      pin_memory=ctx.device.startswith("cuda"))
+
+
+def to_device(batch: dict[str, Any], device: str, channels_last: bool) -> dict[str, Any]:
+    """The batch's tensors on ``device`` (the image in channels-last layout if asked)."""
+    out = {}
+    for key, value in batch.items():
+        if isinstance(value, torch.Tensor):
+            value = value.to(device, non_blocking=True)
+            if key == "image" and channels_last:
+                value = value.contiguous(memory_format=torch.channels_last)
+        out[key] = value
+    return out

@@ -1,0 +1,191 @@
+"""The training loop of one run: epochs, steps, per-epoch metrics and checkpoints.
+
+Per step: forward, ``L = sum over stacks MSE(heatmaps) + beta * CE(parsing)``
+(:func:`piltools.losses.total_loss`; intermediate supervision over all stacks),
+RMSProp step. Per epoch: the step learning-rate schedule, training accuracy
+(Fig. 4: PCK of the decoded training-batch heatmaps against the targets'
+joints within ``train_acc_threshold * input_size / 10`` px, Newell's training
+accuracy), a quick validation PCK (single scale, no flip), ``metrics.csv`` and
+the checkpoint ``last.pt`` (model, optimiser, per-epoch rows, RNG states). The
+data order and augmentation of an epoch are pure functions of (seed, epoch), so
+a resumed run ends with the same metrics as an uninterrupted one (on the same
+machine and thread count). At the end: the final evaluation
+(:mod:`piltools.training.scoring`), ``eval.json``.
+
+A non-finite loss raises :class:`NonFiniteLossError` naming the epoch and step;
+the last good checkpoint is left in place.
+"""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from piltools.config import ExperimentConfig
+from piltools.losses import offset_loss, total_loss
+from piltools.runs import CheckpointError, load_checkpoint, save_checkpoint, write_json, write_metrics
+from piltools.training import distributed as D
+from piltools.training import transfer as T
+from piltools.training.builders import build_datasets, build_model, lr_at, make_optimizer
+from piltools.training.builders import to_device as _to_device
+from piltools.training.builders import train_loader as _train_loader
+from piltools.training.rng import rng_state as _rng_state
+from piltools.training.rng import seed_everything as _seed_everything
+from piltools.training.rng import set_rng_state as _set_rng_state
+from piltools.training.scoring import _final_eval, _quick_val, _train_accuracy
+
+CHECKPOINT = "last.pt"
+CHECKPOINT_FORMAT = 1
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The training loss became NaN or infinite."""
+
+
+def read_checkpoint(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
+    """The checkpoint of the run ``cfg`` in ``run_dir``, checked to be readable and to belong to that run.
+
+    Raises:
+        CheckpointNotFoundError: no ``last.pt`` (the message says how to train the run).
+        CheckpointError: ``last.pt`` is unreadable or was written for another run or format; the
+            message names the file and the fix (train the run again with ``--restart``).
+    """
+    path = run_dir / CHECKPOINT
+    restart = f"add --restart to `{cfg.command}`" if cfg.command else "call run_config(cfg, restart=True)"
+    try:
+        state = load_checkpoint(path)
+    except FileNotFoundError as exc:
+        train = f"`{cfg.command}`" if cfg.command else "run_config(cfg)"
+        raise type(exc)(f"{exc}: train {cfg.name} (seed {cfg.seed}) first with {train}") from None
+    except CheckpointError as exc:
+        raise CheckpointError(f"{exc}; to train the run again from scratch, {restart}") from None
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT or state.get("run_id") != run_dir.name:
+        owner = (state.get("run_id"), state.get("format")) if isinstance(state, dict) else (None, None)
+        raise CheckpointError(f"{path} belongs to run {owner[0]} (format {owner[1]}), not to run {run_dir.name} "
+                              f"(format {CHECKPOINT_FORMAT}) of {cfg.name}; to replace it by training this run, "
+                              f"{restart}")
+    return state
+
+
+def _train(cfg: ExperimentConfig, run_dir: Path, ctx: D.DistContext, quiet: bool, source_dir: Path | None) -> None:
+    _seed_everything(cfg.seed)
+    model = build_model(cfg)
+    if source_dir is not None:
+        T.load_transferred(model, source_dir / CHECKPOINT)
+    use_cuda = ctx.device.startswith("cuda")
+    channels_last = cfg.train.channels_last
+    amp = use_cuda and cfg.train.amp
+    model.to(ctx.device)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    train_set, val_set = build_datasets(cfg, model, ctx)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = make_optimizer(cfg, params)
+    if not cfg.train.parsing_loss and getattr(model, "has_parsing", False) and source_dir is None:
+        raise ValueError(f"{cfg.name}: parsing_loss is off but the parsing branch would train without "
+                         "supervision; only transferred (frozen) parsing branches may skip it")
+
+    ckpt_path = run_dir / CHECKPOINT
+    rows: list[dict[str, Any]] = []
+    start_epoch = 0
+    seconds_train = 0.0
+    if ckpt_path.is_file():
+        state = read_checkpoint(cfg, run_dir)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        rows = [dict(r) for r in state["rows"]]
+        start_epoch = int(state["epoch"])
+        seconds_train = float(state["seconds_train"])
+        _set_rng_state(state["rng"])
+        if not quiet:
+            print(f"[piltools] resuming {cfg.name} from epoch {start_epoch} ({ckpt_path})", flush=True)
+
+    net: nn.Module = model
+    if ctx.distributed:
+        net = nn.parallel.DistributedDataParallel(model, device_ids=[ctx.local_rank] if use_cuda else None)
+    stride = int(model.stride)
+
+    for epoch in range(start_epoch, cfg.train.epochs):
+        t0 = time.time()
+        lr = lr_at(cfg, epoch)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        net.train()
+        if source_dir is not None:
+            T.keep_frozen_in_eval(model)
+        loader = _train_loader(cfg, train_set, epoch, ctx)
+        steps = len(loader) if cfg.train.steps_per_epoch is None else min(len(loader), cfg.train.steps_per_epoch)
+        sums = np.zeros(3)  # loss, heatmap, parsing (summed over steps)
+        hits = counted = 0
+        images_seen = 0
+        bar = tqdm(total=steps, desc=f"{cfg.name} {epoch + 1}/{cfg.train.epochs}", disable=quiet, leave=False,
+                   unit="step")
+        for step, batch in enumerate(loader):
+            if step >= steps:
+                break
+            batch = _to_device(batch, ctx.device, channels_last)
+            with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=amp):
+                out = net(batch["image"])
+            if not cfg.train.parsing_loss:
+                out.parsing = None  # MPII: no parsing labels (Sec. 4.4)
+            loss, parts = total_loss(out, batch, beta=cfg.train.beta)
+            if cfg.model.offset_head:
+                loss = loss + cfg.train.offset_weight * offset_loss(out.offsets, batch["offsets"],
+                                                                       batch["offset_mask"])
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                kept = f"the last good checkpoint {ckpt_path} is kept" if ckpt_path.is_file() else \
+                    "no checkpoint was written yet"
+                bar.close()
+                raise NonFiniteLossError(f"{cfg.name} ({cfg.scale}, seed {cfg.seed}): non-finite loss {value} at "
+                                         f"epoch {epoch + 1} step {step + 1}; {kept}")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            sums += (value, parts["heatmap"], parts["parsing"])
+            if "joints" in batch:  # single-person batches (multi-person ones have people_joints)
+                h, c = _train_accuracy(cfg, out.final.float(), batch, stride)
+                hits, counted = hits + h, counted + c
+            images_seen += batch["image"].shape[0]
+            bar.update(1)
+            bar.set_postfix(loss=f"{value:.4g}", img_s=f"{images_seen / max(time.time() - t0, 1e-9):.1f}")
+        bar.close()
+        if steps == 0:
+            raise ValueError(f"{cfg.name}: epoch {epoch + 1} has no training steps")
+        loss_m, hm_m, ps_m, hits_t, counted_t = D.mean_over_processes(
+            ctx, [*(sums / steps).tolist(), float(hits), float(counted)])
+        train_acc = 100.0 * hits_t / counted_t if counted_t > 0 else float("nan")
+        val_pck = float("nan")
+        if ctx.is_main and ((epoch + 1) % cfg.train.val_every == 0 or epoch + 1 == cfg.train.epochs):
+            val_pck = _quick_val(cfg, model, val_set, ctx)
+        seconds = time.time() - t0
+        seconds_train += seconds
+        rows.append({"epoch": epoch + 1, "loss": loss_m, "heatmap_loss": hm_m, "parsing_loss": ps_m,
+                     "train_acc": train_acc, "val_pck": val_pck, "lr": lr, "seconds": seconds})
+        if ctx.is_main:
+            save_checkpoint(ckpt_path, {
+                "format": CHECKPOINT_FORMAT, "run_id": run_dir.name, "epoch": epoch + 1,
+                "model": model.state_dict(), "optimizer": optimizer.state_dict(), "rows": rows,
+                "seconds_train": seconds_train, "rng": _rng_state(),
+            })
+            write_metrics(run_dir / "metrics.csv", rows)
+            if not quiet:
+                print(f"[piltools] {cfg.name} epoch {epoch + 1}/{cfg.train.epochs}: loss {loss_m:.5f} "
+                      f"train_acc {train_acc:.1f} val_pck {val_pck:.1f} lr {lr:.2e} ({seconds:.1f} s)", flush=True)
+        D.barrier(ctx)
+
+    if ctx.is_main:
+        if not rows:
+            raise RuntimeError(f"{cfg.name}: no epochs were trained (epochs={cfg.train.epochs})")
+        write_metrics(run_dir / "metrics.csv", rows)
+        result = _final_eval(cfg, model, val_set, run_dir, ctx, quiet)
+        result["seconds_train"] = seconds_train
+        result["world_size"] = ctx.world_size
+        write_json(run_dir / "eval.json", result)
+    D.barrier(ctx)
