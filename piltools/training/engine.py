@@ -43,6 +43,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from piltools.config import ExperimentConfig
+from piltools.datasets.specs import get_spec
 from piltools.decoding import decode_heatmaps
 from piltools.experiments import get_experiment
 from piltools.losses import offset_loss, total_loss
@@ -222,8 +223,8 @@ def prepare_data(cfg: ExperimentConfig, ctx: D.DistContext) -> Path:
             from piltools.datasets.synthetic import difficulty_config, ensure_synthetic
 
             s = cfg.data.synthetic
-            ensure_synthetic(cfg.data.kind, root, n_train=s.n_train, n_val=s.n_val, size=s.size, seed=s.seed,
-                             config=difficulty_config(s.difficulty))
+            ensure_synthetic(get_spec(cfg.data.kind).synthetic_kind, root, n_train=s.n_train, n_val=s.n_val,
+                             size=s.size, seed=s.seed, config=difficulty_config(s.difficulty))
         D.barrier(ctx)
     return root
 
@@ -241,7 +242,8 @@ def build_datasets(cfg: ExperimentConfig, model: nn.Module, ctx: D.DistContext) 
         background=cfg.model.background,
         seed=cfg.seed,
     )
-    if cfg.data.kind == "mpii" and cfg.data.mpii_mat is not None:
+    common["offset_radius"] = cfg.data.offset_radius  # used by multi-person datasets only
+    if cfg.data.mpii_mat is not None:  # validate() allows it only for a kind with a head-box file (MPII)
         common["mat_path"] = resolve_path(cfg.data.mpii_mat)
     train = build_dataset(cfg.data.kind, root, "train", True, preset=cfg.data.augment, **common)
     val = build_dataset(cfg.data.kind, root, "val", False, preset="eval", **common)
@@ -340,24 +342,17 @@ def _to_device(batch: dict[str, Any], device: str, channels_last: bool) -> dict[
     return out
 
 
-def _gt_csv(cfg: ExperimentConfig) -> Path | None:
-    if cfg.data.kind != "lip":
-        return None
-    from piltools.datasets.lip import lip_paths
-
-    return lip_paths(resolve_path(cfg.data.root), "val")[2]
-
-
 def _final_eval(cfg: ExperimentConfig, model: nn.Module, val_set: Dataset, run_dir: Path,
                 ctx: D.DistContext, quiet: bool) -> dict[str, Any]:
     t0 = time.time()
-    if cfg.model.offset_head:
+    if get_spec(cfg.data.kind).multi_person:
         result = _multi_person_eval(cfg, model, val_set, ctx, flip=cfg.train.eval_flip)
     else:
         out = E.predict_split(model, _eval_loader(cfg, val_set, ctx), cfg, ctx.device, flip=cfg.train.eval_flip,
                               scales=tuple(cfg.train.eval_scales), with_parsing=True)
-        result = E.score_predictions(cfg, out, gt_csv=_gt_csv(cfg),
-                                     csv_path=run_dir / "predictions_val.csv" if cfg.data.kind == "lip" else None)
+        evaluator = get_spec(cfg.data.kind).evaluator(root=resolve_path(cfg.data.root), split="val",
+                                                      out_dir=run_dir)
+        result = E.score_predictions(out, evaluator)
     result.update({
         "experiment": cfg.name, "table": cfg.table, "row": cfg.row, "scale": cfg.scale, "seed": cfg.seed,
         "run_id": run_dir.name, "model": cfg.model.name, "eval_flip": cfg.train.eval_flip,
@@ -376,19 +371,21 @@ def _multi_person_eval(cfg: ExperimentConfig, model: nn.Module, val_set: Dataset
         raise NotImplementedError(f"{cfg.name}: multi-person evaluation supports eval_scales=(1.0,) only, "
                                   f"got {cfg.train.eval_scales}")
     base = val_set.dataset if isinstance(val_set, Subset) else val_set
-    res = MP.evaluate_multi_person(model, _eval_loader(cfg, val_set, ctx), base.records, cfg.model.num_joints,
-                                   cfg.data.input_size, ctx.device,
-                                   E.flip_perm_for(cfg.data.kind) if flip else None)
-    res["pck"] = res["mAP"]  # the table's headline number (Table 5 reports mAP)
-    return res
+    spec = get_spec(cfg.data.kind)
+    evaluator = spec.evaluator(root=resolve_path(cfg.data.root), split="val", out_dir=None)
+    return MP.evaluate_multi_person(model, _eval_loader(cfg, val_set, ctx), base.records, cfg.model.num_joints,
+                                    cfg.data.input_size, ctx.device, list(spec.joint_flip_perm) if flip else None,
+                                    evaluator, threshold=cfg.train.eval_peak_threshold,
+                                    radius=cfg.train.eval_group_radius * cfg.data.input_size)
 
 
 def _quick_val(cfg: ExperimentConfig, model: nn.Module, val_set: Dataset, ctx: D.DistContext) -> float:
-    if cfg.model.offset_head:
+    if get_spec(cfg.data.kind).multi_person:
         return float(_multi_person_eval(cfg, model, val_set, ctx, flip=False)["mAP"])
     out = E.predict_split(model, _eval_loader(cfg, val_set, ctx), cfg, ctx.device, flip=False, scales=(1.0,),
                           with_parsing=False)
-    return float(E.score_predictions(cfg, out, gt_csv=_gt_csv(cfg), csv_path=None)["pck"])
+    evaluator = get_spec(cfg.data.kind).evaluator(root=resolve_path(cfg.data.root), split="val", out_dir=None)
+    return float(E.score_predictions(out, evaluator)["pck"])
 
 
 def _train_accuracy(cfg: ExperimentConfig, final: torch.Tensor, batch: dict[str, Any], stride: int) -> tuple[int, int]:
@@ -471,7 +468,7 @@ def _train(cfg: ExperimentConfig, run_dir: Path, ctx: D.DistContext, quiet: bool
             if not cfg.train.parsing_loss:
                 out.parsing = None  # MPII: no parsing labels (Sec. 4.4)
             loss, parts = total_loss(out, batch, beta=cfg.train.beta)
-            if cfg.model.offset_head:
+            if get_spec(cfg.data.kind).multi_person:
                 loss = loss + cfg.train.offset_weight * offset_loss(out.offsets, batch["offsets"],
                                                                        batch["offset_mask"])
             value = float(loss.detach())
