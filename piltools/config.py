@@ -114,7 +114,9 @@ class DataConfig:
     """Which data, how it is cropped, augmented and turned into targets.
 
     Args:
-        kind: dataset format: ``"lip"``, ``"mpii"`` or ``"pascal"``.
+        kind: dataset kind, a key of :data:`piltools.datasets.specs.DATASETS`
+            (``"lip"``, ``"mpii"`` or ``"pascal"``); joint count, parsing
+            classes and single / multi-person follow from its spec.
         root: dataset folder. Relative paths are taken from the project root
             (the folder holding ``pyproject.toml``), not the current folder,
             so notebooks and the CLI agree.
