@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from piltools.config import (
-    SCALE_NAMES,
+    SCALE_NAMES,  # noqa: F401  (re-exported: piltools.experiments.SCALE_NAMES is config.SCALE_NAMES)
     DataConfig,
     ExperimentConfig,
     ModelConfig,
