@@ -4,9 +4,12 @@ An :class:`ExperimentConfig` bundles a :class:`ModelConfig` (which registered
 network, with which overrides), a :class:`DataConfig` (which dataset, at which
 input size, with which targets and augmentation) and a :class:`TrainConfig`
 (optimiser, schedule, loss weight, evaluation protocol). The defaults below
-are the PAPER's recipe (PAPER_NOTES sections 1-3); the named experiments in
-:mod:`piltools.experiments` shrink them for the ``smoke`` and ``cpu`` scales,
-and every such deviation is written there as a visible value with a comment.
+are the PAPER's recipe (paper Sec. 3 and 4.1); the named experiments in
+:mod:`piltools.experiments` take the ``paper`` scale from them and shrink them
+for the ``smoke`` and ``cpu`` scales, every such deviation written there as a
+visible value with a comment. What depends on the dataset kind (joint count,
+parsing classes, multi-person) is checked against its
+:class:`~piltools.datasets.specs.DatasetSpec`.
 
 Configs hold only plain values (str, int, float, bool, tuples, None, nested
 dataclasses): no live objects. They round-trip through JSON and YAML with
@@ -21,12 +24,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# The paper's six-scale pyramid for testing (PAPER_NOTES section 3). The
-# paper does not list the scales; we use 0.7 .. 1.2 in steps of 0.1.
+from piltools.datasets.specs import DATASET_KINDS, get_spec
+from piltools.datasets.torch_data import OFFSET_RADIUS
+from piltools.datasets.transforms import PRESETS
+from piltools.decoding import GROUP_RADIUS_FRACTION, PEAK_THRESHOLD
+from piltools.errors import InputError
+
+#: The paper's six-scale test pyramid (paper Sec. 4.1, with the flip test). The paper does not list the
+#: scales; ours span the training scale augmentation symmetrically around 1: 0.7 .. 1.2 in steps of 0.1.
 PAPER_EVAL_SCALES: tuple[float, ...] = (0.7, 0.8, 0.9, 1.0, 1.1, 1.2)
 
-DATASET_KINDS = ("lip", "mpii", "pascal")
-AUGMENT_PRESETS = ("lip", "mpii", "pascal", "eval")
+#: The scales a named experiment resolves at (:data:`piltools.experiments.SCALES`), smallest first.
+SCALE_NAMES: tuple[str, ...] = ("smoke", "cpu", "paper")
+AUGMENT_PRESETS: tuple[str, ...] = tuple(PRESETS)
 TARGET_CONVENTIONS = ("reference", "newell")
 
 
@@ -79,7 +89,7 @@ class ModelConfig:
 
 @dataclass
 class SyntheticConfig:
-    """Parameters of an embedded synthetic dataset (worker D's generator).
+    """Parameters of an embedded synthetic dataset (the project's synthetic generator).
 
     Args:
         n_train: training images.
@@ -87,9 +97,9 @@ class SyntheticConfig:
         size: image side in pixels (the generator's canvas size).
         seed: generator seed (independent of the training seed, so every
             training seed sees the same data).
-        difficulty: named difficulty level of the generator
-            (``piltools.datasets.synthetic.DIFFICULTY``; ``"default"`` is the
-            calibrated one every experiment uses).
+        difficulty: named difficulty level of the generator (its
+            ``DIFFICULTY`` table; ``"default"`` is the calibrated one every
+            experiment uses).
     """
 
     n_train: int = 512
@@ -104,7 +114,9 @@ class DataConfig:
     """Which data, how it is cropped, augmented and turned into targets.
 
     Args:
-        kind: dataset format: ``"lip"``, ``"mpii"`` or ``"pascal"``.
+        kind: dataset kind, a key of :data:`piltools.datasets.specs.DATASETS`
+            (``"lip"``, ``"mpii"`` or ``"pascal"``); joint count, parsing
+            classes and single / multi-person follow from its spec.
         root: dataset folder. Relative paths are taken from the project root
             (the folder holding ``pyproject.toml``), not the current folder,
             so notebooks and the CLI agree.
@@ -122,6 +134,8 @@ class DataConfig:
         mpii_mat: MPII only: the official annotation ``.mat`` giving the head
             boxes PCKh needs (relative to the project root), or None when the
             JSON entries carry ``head_box`` (the synthetic data does).
+        offset_radius: multi-person data: radius (input pixels) around each
+            joint where the centroid offsets are supervised.
     """
 
     kind: str = "lip"
@@ -133,12 +147,7 @@ class DataConfig:
     augment: str = "lip"
     max_val: int | None = None
     mpii_mat: str | None = None
-
-
-#: Config fields added after runs were committed, with the value that reproduces what those runs did.
-#: While a field holds that value it is left out of the run hash (``piltools.runs.hashed_config``), so the
-#: committed runs keep their ids; any other value enters the hash. Keys are dotted paths ("train.x").
-HASH_NEUTRAL_DEFAULTS: dict[str, Any] = {}
+    offset_radius: float = OFFSET_RADIUS
 
 
 OPTIMIZERS = ("rmsprop",)  # the paper's; Adam was tried in the cpu calibration and was no better
@@ -187,6 +196,9 @@ class TrainConfig:
             metrics.csv as ``val_pck``).
         eval_flip: average with the flipped image at the final evaluation.
         eval_scales: input scales averaged at the final evaluation.
+        eval_group_radius: multi-person grouping radius as a fraction of the
+            input side (:func:`piltools.decoding.decode_people`).
+        eval_peak_threshold: multi-person NMS threshold on the heatmaps.
     """
 
     optimizer: str = "rmsprop"
@@ -208,6 +220,18 @@ class TrainConfig:
     val_every: int = 1
     eval_flip: bool = True
     eval_scales: tuple[float, ...] = PAPER_EVAL_SCALES
+    eval_group_radius: float = GROUP_RADIUS_FRACTION
+    eval_peak_threshold: float = PEAK_THRESHOLD
+
+
+#: Config fields added after runs were committed, with the value that reproduces what those runs did.
+#: While a field holds that value it is left out of the run hash (``piltools.runs.hashed_config``), so the
+#: committed runs keep their ids; any other value enters the hash. Keys are dotted paths ("train.x").
+HASH_NEUTRAL_DEFAULTS: dict[str, Any] = {
+    "data.offset_radius": OFFSET_RADIUS,
+    "train.eval_group_radius": GROUP_RADIUS_FRACTION,
+    "train.eval_peak_threshold": PEAK_THRESHOLD,
+}
 
 
 @dataclass
@@ -254,10 +278,21 @@ class ExperimentConfig:
 
     def validate(self) -> "ExperimentConfig":
         """Raise ``ValueError`` naming the field on an invalid value; return self."""
-        if self.scale not in ("smoke", "cpu", "paper"):
-            raise ValueError(f"{self.name}: scale must be smoke|cpu|paper, got {self.scale!r}")
+        if self.scale not in SCALE_NAMES:
+            raise ValueError(f"{self.name}: scale must be one of {SCALE_NAMES}, got {self.scale!r}")
         if self.data.kind not in DATASET_KINDS:
             raise ValueError(f"{self.name}: data.kind must be one of {DATASET_KINDS}, got {self.data.kind!r}")
+        spec = get_spec(self.data.kind)
+        if self.model.num_joints != spec.num_joints:
+            raise InputError(f"{self.name}: model.num_joints is {self.model.num_joints} but {spec.kind} has "
+                             f"{spec.num_joints} joints; set model.num_joints: {spec.num_joints}")
+        if self.model.offset_head != spec.multi_person:
+            raise InputError(f"{self.name}: model.offset_head is {self.model.offset_head} but {spec.kind} is "
+                             f"{'multi' if spec.multi_person else 'single'}-person; set model.offset_head: "
+                             f"{str(spec.multi_person).lower()}")
+        if self.data.mpii_mat is not None and spec.head_box_file is None:
+            raise InputError(f"{self.name}: data.mpii_mat is set but {spec.kind} reads no head-box file; "
+                             "set data.mpii_mat: null")
         if self.data.augment not in AUGMENT_PRESETS:
             raise ValueError(f"{self.name}: data.augment must be one of {AUGMENT_PRESETS}, got {self.data.augment!r}")
         if self.data.convention not in TARGET_CONVENTIONS:

@@ -16,10 +16,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-#: The paper uses a six-scale image pyramid with flipping but does not list
-#: the scales; ours span the training scale augmentation symmetrically
-#: around 1 (a project choice).
-PAPER_SCALES: tuple[float, ...] = (0.7, 0.8, 0.9, 1.0, 1.1, 1.2)
 QUARTER = 0.25
 
 
@@ -106,7 +102,7 @@ def predict_heatmaps(model: nn.Module, images: Tensor, flip_perm: Sequence[int] 
         model: returns :class:`piltools.models.output.PoseOutput`; needs ``model.stride``.
         images: ``(N, 3, H, W)`` normalised input.
         flip_perm: joint flip permutation (``JOINT_FLIP_PERM``) or None for no flip test.
-        scales: pyramid scales, e.g. ``(1.0,)`` or :data:`PAPER_SCALES`.
+        scales: pyramid scales, e.g. ``(1.0,)`` or :data:`piltools.config.PAPER_EVAL_SCALES`.
         size_multiple: resized sides are multiples of this (default
             ``model.stride``; pass 64 for hourglass models that need it).
 
@@ -166,9 +162,9 @@ def to_original(coords: Tensor | np.ndarray, affine: Tensor | np.ndarray) -> Ten
     return out.to(coords.dtype if torch.is_floating_point(coords) else torch.float32)
 
 
-#: default grouping radius as a fraction of the input side (a project choice, documented)
+#: default grouping radius as a fraction of the input side (a project choice; config ``train.eval_group_radius``)
 GROUP_RADIUS_FRACTION = 0.1
-#: default NMS score threshold on the confidence maps (peak 1)
+#: default NMS score threshold on the confidence maps, whose peak is 1 (config ``train.eval_peak_threshold``)
 PEAK_THRESHOLD = 0.1
 
 

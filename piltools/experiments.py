@@ -24,19 +24,20 @@ list them with ``python -m piltools experiments --scale S``.
 from __future__ import annotations
 
 import dataclasses
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from piltools.config import (
-    PAPER_EVAL_SCALES,
+    SCALE_NAMES,  # noqa: F401  (re-exported: piltools.experiments.SCALE_NAMES is config.SCALE_NAMES)
     DataConfig,
     ExperimentConfig,
     ModelConfig,
     SyntheticConfig,
     TrainConfig,
 )
-from piltools.joints import LIP_PARSING_LABELS, PASCAL_JOINT_NAMES, PASCAL_PART_LABELS
-
-SCALE_NAMES: tuple[str, ...] = ("smoke", "cpu", "paper")
+from piltools.datasets.specs import get_spec
+from piltools.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,8 @@ class ScaleSpec:
     cpu_threads: int | None
 
 
+_PAPER_MODEL, _PAPER_DATA, _PAPER_TRAIN = ModelConfig(), DataConfig(), TrainConfig()
+
 SCALES: dict[str, ScaleSpec] = {
     # smoke: CI. Seconds per run on 2 cores; shows only that the path runs.
     "smoke": ScaleSpec(
@@ -172,7 +175,7 @@ SCALES: dict[str, ScaleSpec] = {
             "mpii": SyntheticConfig(n_train=1000, n_val=200, size=128, seed=0),
             "pascal": SyntheticConfig(n_train=500, n_val=100, size=160, seed=0),
         },
-        epochs=10,                 # paper 250. Chosen with the data difficulty in the calibration of issue 3
+        epochs=10,                 # paper 250. Chosen with the data difficulty in the calibration
                                    # (results/calibration.csv): a budget that trains a Table 1 run in 4-8 min on
                                    # one thread, after which the baseline is still improving slowly.
         steps_per_epoch=None,      # one pass over the synthetic training split (250 steps of 4)
@@ -192,30 +195,27 @@ SCALES: dict[str, ScaleSpec] = {
         max_val=None,
         cpu_threads=1,             # fixed for bit-reproducible CPU runs (and fastest on 2 shared cores)
     ),
-    # paper: the paper's recipe (Sec. 4.1) on the real datasets.
+    # paper: the paper's recipe (Sec. 4.1) on the real datasets: the config defaults, which are the paper's.
     "paper": ScaleSpec(
-        input_size=256,
+        input_size=_PAPER_DATA.input_size,
         vgg_width=None,
         hg_width=None,
-        vgg_adapter_pools=2,
-        hg_adapter_pools=2,
+        vgg_adapter_pools=_PAPER_MODEL.adapter_pools,
+        hg_adapter_pools=_PAPER_MODEL.adapter_pools,
         synthetic=None,
-        epochs=250,
-        steps_per_epoch=None,
-        batch_size=24,
-        vgg_lr=0.0025,
-        hg_lr=0.0025,
-        milestones=(150, 170, 200),
-        lr_multipliers=(0.5, 0.25, 0.125),
-        num_workers=8,
-        eval_scales=PAPER_EVAL_SCALES,
+        epochs=_PAPER_TRAIN.epochs,
+        steps_per_epoch=_PAPER_TRAIN.steps_per_epoch,
+        batch_size=_PAPER_TRAIN.batch_size,
+        vgg_lr=_PAPER_TRAIN.lr,
+        hg_lr=_PAPER_TRAIN.lr,
+        milestones=_PAPER_TRAIN.milestones,
+        lr_multipliers=_PAPER_TRAIN.lr_multipliers,
+        num_workers=8,             # not part of the recipe: loader processes of a GPU machine
+        eval_scales=_PAPER_TRAIN.eval_scales,
         max_val=None,
         cpu_threads=None,
     ),
 }
-
-_REAL_ROOTS = {"lip": "data/lip", "mpii": "data/mpii", "pascal": "data/pascal_person_part"}
-_AUGMENT = {"lip": "lip", "mpii": "mpii", "pascal": "pascal"}
 
 
 def list_experiments() -> list[str]:
@@ -233,38 +233,41 @@ def get_experiment(name: str, scale: str = "cpu", seed: int = 0) -> ExperimentCo
 
     Returns:
         A validated :class:`ExperimentConfig`.
+
+    Raises:
+        InputError: an unknown name or scale (the message names the closest known ones).
     """
     if name not in EXPERIMENTS:
-        raise KeyError(f"unknown experiment {name!r}; known: {', '.join(EXPERIMENTS)}")
+        raise _unknown("experiment", name, EXPERIMENTS)
     if scale not in SCALES:
-        raise KeyError(f"unknown scale {scale!r}; known: {', '.join(SCALES)}")
+        raise _unknown("scale", scale, SCALES)
     spec, sc = EXPERIMENTS[name], SCALES[scale]
+    ds = get_spec(spec.kind)
     is_vgg = spec.model.upper().startswith("VGG")
-    pascal = spec.kind == "pascal"
     model = ModelConfig(
         name=spec.model,
         width=sc.vgg_width if is_vgg else sc.hg_width,
-        num_joints=len(PASCAL_JOINT_NAMES) if pascal else 16,
+        num_joints=ds.num_joints,
         background=False,              # paper: J maps; the reference code's background map is optional
-        num_parsing=len(PASCAL_PART_LABELS) if pascal else len(LIP_PARSING_LABELS),
+        num_parsing=ds.num_parsing,    # MPII keeps LIP's parsing head (the transferred PIL, Sec. 4.4)
         adapter_pools=sc.vgg_adapter_pools if is_vgg else sc.hg_adapter_pools,
         pil_stack=-1,                  # reference code: adaptive conv on the last stack
-        offset_head=pascal,            # multi-person grouping by centroid offsets (Sec. 4.3)
+        offset_head=ds.multi_person,   # multi-person grouping by centroid offsets (Sec. 4.3)
     )
     synthetic = None if sc.synthetic is None else sc.synthetic[spec.kind]
     data = DataConfig(
         kind=spec.kind,
-        root=_REAL_ROOTS[spec.kind] if synthetic is None else f"data/synthetic/{spec.kind}-{scale}",
+        root=ds.default_root if synthetic is None else f"data/synthetic/{spec.kind}-{scale}",
         synthetic=synthetic,
         input_size=sc.input_size,
         sigma=7.0,                     # reference code: 7 input px at every scale, so the Gaussian keeps the
                                        # paper's width in heatmap cells (0.875 cells at stride 8, 1.75 at stride 4);
                                        # (calibration, VGG16 lr 5e-4: 3.5 px reached 17.5 PCK in 8 epochs, 7 px 18.7 in 4)
         convention="reference",
-        augment=_AUGMENT[spec.kind],
+        augment=ds.augment,
         max_val=sc.max_val,
-        # real MPII: head boxes come from the official annotation file
-        mpii_mat="data/mpii/mpii_human_pose_v1_u12_1.mat" if spec.kind == "mpii" and synthetic is None else None,
+        # real MPII: head boxes come from the official annotation file (synthetic entries carry them)
+        mpii_mat=ds.head_box_file if synthetic is None else None,
     )
     train = TrainConfig(
         lr=sc.vgg_lr if is_vgg else sc.hg_lr,
@@ -274,11 +277,11 @@ def get_experiment(name: str, scale: str = "cpu", seed: int = 0) -> ExperimentCo
         steps_per_epoch=sc.steps_per_epoch,
         batch_size=sc.batch_size,
         beta=0.01,
-        parsing_loss=spec.kind != "mpii",  # MPII has no parsing labels (Sec. 4.4)
+        parsing_loss=ds.has_parsing_labels,  # MPII has no parsing labels (Sec. 4.4)
         num_workers=sc.num_workers,
         eval_flip=True,
         # multi-person decoding runs at one scale (flip kept): a deviation from the paper's pyramid
-        eval_scales=(1.0,) if pascal else sc.eval_scales,
+        eval_scales=(1.0,) if ds.multi_person else sc.eval_scales,
         cpu_threads=sc.cpu_threads,
     )
     cfg = ExperimentConfig(
@@ -295,6 +298,15 @@ def get_experiment(name: str, scale: str = "cpu", seed: int = 0) -> ExperimentCo
         notes=spec.notes,
     )
     return cfg.validate()
+
+
+def _unknown(what: str, given: str, known: Iterable[str]) -> InputError:
+    """One-line error naming the known names closest to ``given`` (all of them when none is close)."""
+    names = list(known)
+    close = difflib.get_close_matches(given, names, n=3, cutoff=0.6)
+    if close:
+        return InputError(f"unknown {what} {given!r}; did you mean {' or '.join(repr(c) for c in close)}?")
+    return InputError(f"unknown {what} {given!r}; known: {', '.join(names)}")
 
 
 def with_changes(cfg: ExperimentConfig, **sections: dict) -> ExperimentConfig:

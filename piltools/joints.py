@@ -1,8 +1,9 @@
 """Joint, part and label vocabularies shared by every dataset, model and metric.
 
 All index constants live here so that no other module writes a bare joint or
-label number. Sources: PAPER_NOTES section 4 (LIP/MPII joint order, LIP and
-PASCAL-Person-Part parsing ids).
+label number. Sources: the datasets' own documentation (LIP/MPII joint order,
+LIP and PASCAL-Person-Part parsing ids; paper Sec. 4). Which dataset uses which
+vocabulary is told by :mod:`piltools.datasets.specs`.
 """
 from __future__ import annotations
 
@@ -113,3 +114,13 @@ PASCAL_FLIP_PAIRS: tuple[tuple[int, int], ...] = tuple(
     (PJ[JOINT_NAMES[a]], PJ[JOINT_NAMES[b]]) for a, b in FLIP_PAIRS
 )
 PASCAL_JOINT_FLIP_PERM = flip_permutation(NUM_PASCAL_JOINTS, PASCAL_FLIP_PAIRS)
+
+# Skeleton of the 14 PASCAL joints (no pelvis/thorax): limbs plus a shoulder and a hip bar.
+PASCAL_SKELETON: tuple[tuple[int, int], ...] = (
+    (PJ["r_ankle"], PJ["r_knee"]), (PJ["r_knee"], PJ["r_hip"]), (PJ["l_ankle"], PJ["l_knee"]),
+    (PJ["l_knee"], PJ["l_hip"]), (PJ["r_hip"], PJ["l_hip"]), (PJ["r_wrist"], PJ["r_elbow"]),
+    (PJ["r_elbow"], PJ["r_shoulder"]), (PJ["l_wrist"], PJ["l_elbow"]), (PJ["l_elbow"], PJ["l_shoulder"]),
+    (PJ["r_shoulder"], PJ["l_shoulder"]), (PJ["neck"], PJ["head_top"]),
+    (PJ["r_shoulder"], PJ["neck"]), (PJ["l_shoulder"], PJ["neck"]),
+    (PJ["r_hip"], PJ["r_shoulder"]), (PJ["l_hip"], PJ["l_shoulder"]),
+)

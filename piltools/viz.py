@@ -1,111 +1,50 @@
-"""Drawing helpers: skeletons on images or matplotlib axes, coloured LIP / PASCAL parsing maps.
+"""Drawing helpers: skeletons on images, coloured LIP / PASCAL parsing maps, boxes, image grids.
 
-Palettes are fixed so that every figure of the project colours a label the same
-way: :data:`LIP_PALETTE` (20 LIP ids, hand-picked so left/right parts differ
-clearly) and :data:`PASCAL_PALETTE` (the standard PASCAL VOC palette, whose
-first 7 entries colour the 7 part ids; the same palette the part PNGs carry).
-The ignore label 255 is drawn white.
+Colours come from the dataset specs (:mod:`piltools.datasets.specs`), so that
+every figure of the project colours a joint or a label the same way: joints
+and limbs by body side (:data:`SIDE_COLOURS`: left green, right magenta,
+centre yellow), parsing ids by the spec's palette (:data:`LIP_PALETTE`, 20 LIP
+ids hand-picked so left/right parts differ clearly; :data:`PASCAL_PALETTE`, the
+standard PASCAL VOC palette, whose first 7 entries colour the 7 part ids and
+which the part PNGs carry). The ignore label 255 is drawn white.
 """
 from __future__ import annotations
-
-from typing import Any
 
 import cv2
 import numpy as np
 
-from piltools.joints import (
-    IGNORE_LABEL,
-    JOINT_NAMES,
-    NUM_JOINTS,
-    NUM_PASCAL_JOINTS,
-    PASCAL_JOINT_NAMES,
-    PJ,
-    SKELETON,
+from piltools.datasets.specs import (
+    LIP_PALETTE as _LIP_COLOURS,
+    SIDE_COLOURS,
+    VOC_PALETTE,
+    DatasetSpec,
+    get_spec,
+    spec_for_joints,
 )
+from piltools.errors import InputError
+from piltools.joints import IGNORE_LABEL
+
+#: (20, 3) uint8 LIP parsing colours.
+LIP_PALETTE = np.asarray(_LIP_COLOURS, dtype=np.uint8)
+#: (256, 3) uint8 PASCAL VOC palette.
+PASCAL_PALETTE = np.asarray(VOC_PALETTE, dtype=np.uint8)
+
+__all__ = ["LIP_PALETTE", "PASCAL_PALETTE", "SIDE_COLOURS", "palette_for", "colorize_parsing", "overlay_parsing",
+           "as_rgb", "draw_skeleton", "draw_box", "tile_images"]
 
 
-def voc_palette(num: int = 256) -> np.ndarray:
-    """The PASCAL VOC colour map: entry i spreads the bits of i over R, G, B (high bits first).
-
-    Returns:
-        (num, 3) uint8.
-    """
-    palette = np.zeros((num, 3), dtype=np.uint8)
-    for i in range(num):
-        value, r, g, b = i, 0, 0, 0
-        for bit in range(8):
-            r |= ((value >> 0) & 1) << (7 - bit)
-            g |= ((value >> 1) & 1) << (7 - bit)
-            b |= ((value >> 2) & 1) << (7 - bit)
-            value >>= 3
-        palette[i] = (r, g, b)
-    return palette
-
-
-PASCAL_PALETTE = voc_palette(256)
-LIP_PALETTE = np.array([
-    [0, 0, 0],        # 0 background
-    [128, 0, 0],      # 1 hat
-    [255, 0, 0],      # 2 hair
-    [0, 85, 0],       # 3 glove
-    [170, 0, 51],     # 4 sunglasses
-    [255, 85, 0],     # 5 upper clothes
-    [0, 0, 85],       # 6 dress
-    [0, 119, 221],    # 7 coat
-    [85, 85, 0],      # 8 socks
-    [0, 85, 85],      # 9 pants
-    [85, 51, 0],      # 10 jumpsuits
-    [52, 86, 128],    # 11 scarf
-    [0, 128, 0],      # 12 skirt
-    [0, 0, 255],      # 13 face
-    [51, 170, 221],   # 14 left arm
-    [0, 255, 255],    # 15 right arm
-    [85, 255, 170],   # 16 left leg
-    [170, 255, 85],   # 17 right leg
-    [255, 255, 0],    # 18 left shoe
-    [255, 170, 0],    # 19 right shoe
-], dtype=np.uint8)
-
-
-# Skeleton of the 14 PASCAL joints (no pelvis/thorax): limbs plus a shoulder and a hip bar.
-PASCAL_SKELETON: tuple[tuple[int, int], ...] = (
-    (PJ["r_ankle"], PJ["r_knee"]), (PJ["r_knee"], PJ["r_hip"]), (PJ["l_ankle"], PJ["l_knee"]),
-    (PJ["l_knee"], PJ["l_hip"]), (PJ["r_hip"], PJ["l_hip"]), (PJ["r_wrist"], PJ["r_elbow"]),
-    (PJ["r_elbow"], PJ["r_shoulder"]), (PJ["l_wrist"], PJ["l_elbow"]), (PJ["l_elbow"], PJ["l_shoulder"]),
-    (PJ["r_shoulder"], PJ["l_shoulder"]), (PJ["neck"], PJ["head_top"]),
-    (PJ["r_shoulder"], PJ["neck"]), (PJ["l_shoulder"], PJ["neck"]),
-    (PJ["r_hip"], PJ["r_shoulder"]), (PJ["l_hip"], PJ["l_shoulder"]),
-)
-
-# RGB colours by body side
-SIDE_COLOURS = {"l": (40, 220, 40), "r": (230, 40, 230), "c": (255, 220, 0)}
-
-
-def _side(name: str) -> str:
-    return name[0] if name[:2] in ("l_", "r_") else "c"
-
-
-def _skeleton_for(num_joints: int) -> tuple[tuple[tuple[int, int], ...], tuple[str, ...]]:
-    if num_joints == NUM_JOINTS:
-        return SKELETON, JOINT_NAMES
-    if num_joints == NUM_PASCAL_JOINTS:
-        return PASCAL_SKELETON, PASCAL_JOINT_NAMES
-    raise ValueError(f"no skeleton for {num_joints} joints; expected {NUM_JOINTS} (MPII/LIP) or "
-                     f"{NUM_PASCAL_JOINTS} (PASCAL)")
-
-
-def _edge_colour(names: tuple[str, ...], a: int, b: int) -> tuple[int, int, int]:
-    sa, sb = _side(names[a]), _side(names[b])
-    return SIDE_COLOURS[sa if sa == sb else "c"]
+def _edge_colour(spec: DatasetSpec, a: int, b: int) -> tuple[int, int, int]:
+    sa, sb = spec.joint_sides[a], spec.joint_sides[b]
+    return SIDE_COLOURS[sa if sa == sb else "centre"]
 
 
 def palette_for(kind: str) -> np.ndarray:
-    """(N, 3) uint8 palette of ``kind`` ("lip" or "pascal")."""
-    if kind == "lip":
-        return LIP_PALETTE
-    if kind == "pascal":
-        return PASCAL_PALETTE[:7]
-    raise ValueError(f"palette kind must be 'lip' or 'pascal', got {kind!r}")
+    """(N, 3) uint8 parsing palette of a dataset kind (N = its parsing classes).
+
+    Raises:
+        InputError: an unknown kind.
+    """
+    return np.asarray(get_spec(kind).parsing_palette, dtype=np.uint8)
 
 
 def colorize_parsing(labels: np.ndarray, kind: str = "lip") -> np.ndarray:
@@ -113,7 +52,7 @@ def colorize_parsing(labels: np.ndarray, kind: str = "lip") -> np.ndarray:
 
     Args:
         labels: (H, W) integer ids (LIP 0-19 or PASCAL 0-6; 255 = ignore).
-        kind: "lip" or "pascal".
+        kind: dataset kind whose palette to use (``"lip"``, ``"pascal"``; ``"mpii"`` = LIP's).
 
     Returns:
         (H, W, 3) uint8 RGB; ignore pixels white.
@@ -139,7 +78,7 @@ def overlay_parsing(image: np.ndarray, labels: np.ndarray, kind: str = "lip", al
     Args:
         image: (H, W, 3) or (H, W) uint8.
         labels: (H, W) ids of the same size.
-        kind: "lip" or "pascal".
+        kind: dataset kind whose palette to use.
         alpha: weight of the parsing colours on labelled pixels.
 
     Returns:
@@ -167,7 +106,7 @@ def as_rgb(image: np.ndarray) -> np.ndarray:
 
 
 def draw_skeleton(image: np.ndarray, joints: np.ndarray, occluded: np.ndarray | None = None,
-                  radius: int = 2, thickness: int = 1) -> np.ndarray:
+                  radius: int = 2, thickness: int = 1, kind: str | None = None) -> np.ndarray:
     """Draw joints and limbs on a copy of an image.
 
     Left limbs green, right limbs magenta, centre yellow; visible joints filled, occluded joints
@@ -175,57 +114,35 @@ def draw_skeleton(image: np.ndarray, joints: np.ndarray, occluded: np.ndarray | 
 
     Args:
         image: (H, W, 3) or (H, W) uint8 RGB.
-        joints: (K, 3) x, y, valid with K = 16 (MPII/LIP order) or 14 (PASCAL order); (K, 2) is
-            taken as all valid.
+        joints: (K, 3) x, y, valid in the dataset's joint order; (K, 2) is taken as all valid.
         occluded: (K,) bool or None.
         radius: joint radius in pixels.
         thickness: limb thickness in pixels.
+        kind: dataset kind whose skeleton to draw (None: the spec with K joints,
+            :func:`piltools.datasets.specs.spec_for_joints`).
 
     Returns:
         (H, W, 3) uint8 RGB.
     """
     out = as_rgb(image)
     joints = np.asarray(joints, dtype=np.float64)
-    skeleton, names = _skeleton_for(joints.shape[0])
+    if joints.ndim != 2 or joints.shape[1] not in (2, 3):
+        raise InputError(f"draw_skeleton: joints must be (K, 2) or (K, 3), got shape {joints.shape}")
+    spec = spec_for_joints(joints.shape[0]) if kind is None else get_spec(kind)
+    if spec.num_joints != joints.shape[0]:
+        raise InputError(f"draw_skeleton: {spec.kind} has {spec.num_joints} joints, got {joints.shape[0]}")
     valid = np.isfinite(joints[:, :2]).all(axis=1)
     if joints.shape[1] > 2:
         valid &= joints[:, 2] > 0
     occ = np.zeros(len(joints), dtype=bool) if occluded is None else np.asarray(occluded, dtype=bool)
     pts = {j: (int(round(joints[j, 0])), int(round(joints[j, 1]))) for j in range(len(joints)) if valid[j]}
-    for a, b in skeleton:
+    for a, b in spec.skeleton:
         if a in pts and b in pts:
-            cv2.line(out, pts[a], pts[b], _edge_colour(names, a, b), thickness, cv2.LINE_AA)
+            cv2.line(out, pts[a], pts[b], _edge_colour(spec, a, b), thickness, cv2.LINE_AA)
     for j, p in pts.items():
-        colour = SIDE_COLOURS[_side(names[j])]
+        colour = spec.joint_colours[j]
         cv2.circle(out, p, radius, colour, 1 if occ[j] else -1, cv2.LINE_AA)
     return out
-
-
-def plot_skeleton(ax: Any, joints: np.ndarray, occluded: np.ndarray | None = None, marker_size: float = 20.0,
-                  linewidth: float = 1.5) -> None:
-    """Draw a skeleton on a matplotlib axis (same colours and conventions as :func:`draw_skeleton`).
-
-    Args:
-        ax: a matplotlib Axes (image coordinates: call ``ax.imshow`` first).
-        joints: (K, 3) or (K, 2), K = 16 or 14.
-        occluded: (K,) bool or None.
-        marker_size: scatter marker area.
-        linewidth: limb line width.
-    """
-    joints = np.asarray(joints, dtype=np.float64)
-    skeleton, names = _skeleton_for(joints.shape[0])
-    valid = np.isfinite(joints[:, :2]).all(axis=1)
-    if joints.shape[1] > 2:
-        valid &= joints[:, 2] > 0
-    occ = np.zeros(len(joints), dtype=bool) if occluded is None else np.asarray(occluded, dtype=bool)
-    for a, b in skeleton:
-        if valid[a] and valid[b]:
-            colour = np.array(_edge_colour(names, a, b)) / 255.0
-            ax.plot(joints[[a, b], 0], joints[[a, b], 1], color=colour, linewidth=linewidth)
-    for j in np.nonzero(valid)[0]:
-        colour = np.array(SIDE_COLOURS[_side(names[j])]) / 255.0
-        ax.scatter([joints[j, 0]], [joints[j, 1]], s=marker_size, edgecolors=[colour],
-                   facecolors="none" if occ[j] else [colour], linewidths=1.0, zorder=3)
 
 
 def draw_box(image: np.ndarray, box: np.ndarray, colour: tuple[int, int, int] = (255, 255, 255)) -> np.ndarray:

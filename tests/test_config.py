@@ -107,3 +107,56 @@ def test_hash_neutral_defaults_keep_run_ids(monkeypatch):
     assert changed != neutral  # ... and comes back into it at another value
     monkeypatch.setattr(runs, "HASH_NEUTRAL_DEFAULTS", {"train.eval_scales": cfg.train.eval_scales})
     assert runs.run_id(cfg) != before  # tuples compare as their JSON lists
+
+
+def test_multi_person_hyperparameters_are_hash_neutral_config_values() -> None:
+    from piltools.config import HASH_NEUTRAL_DEFAULTS
+    from piltools.datasets.torch_data import OFFSET_RADIUS
+    from piltools.decoding import GROUP_RADIUS_FRACTION, PEAK_THRESHOLD
+    from piltools.runs import hashed_config
+
+    cfg = get_experiment("table5/pil", "smoke")
+    # they reach config.json ...
+    d = cfg.to_dict()
+    assert d["data"]["offset_radius"] == OFFSET_RADIUS == 14.0
+    assert d["train"]["eval_group_radius"] == GROUP_RADIUS_FRACTION == 0.1
+    assert d["train"]["eval_peak_threshold"] == PEAK_THRESHOLD == 0.1
+    # ... but at today's values stay out of the run hash, so committed run ids do not move
+    assert HASH_NEUTRAL_DEFAULTS == {"data.offset_radius": 14.0, "train.eval_group_radius": 0.1,
+                                     "train.eval_peak_threshold": 0.1}
+    hashed = hashed_config(cfg)
+    assert "offset_radius" not in hashed["data"] and "eval_group_radius" not in hashed["train"]
+    assert run_id(with_changes(cfg, data={"offset_radius": 10.0})) != run_id(cfg)
+    assert run_id(with_changes(cfg, train={"eval_peak_threshold": 0.2})) != run_id(cfg)
+
+
+def test_validate_asks_the_dataset_spec() -> None:
+    from piltools.errors import InputError
+
+    lip = get_experiment("table2/hg-1s-1u", "smoke")
+    with pytest.raises(InputError, match="model.offset_head is True but lip is single-person"):
+        with_changes(lip, model={"offset_head": True})
+    with pytest.raises(InputError, match="model.num_joints is 14 but lip has 16 joints"):
+        with_changes(lip, model={"num_joints": 14})
+    with pytest.raises(InputError, match="data.mpii_mat is set but lip reads no head-box file"):
+        with_changes(lip, data={"mpii_mat": "x.mat"})
+    pascal = get_experiment("table5/baseline", "smoke")
+    with pytest.raises(InputError, match="pascal is multi-person; set model.offset_head: true"):
+        with_changes(pascal, model={"offset_head": False})
+    with pytest.raises(ValueError, match=r"data.kind must be one of \('lip', 'mpii', 'pascal'\), got 'coco'"):
+        dataclasses.replace(lip, data=DataConfig(kind="coco")).validate()
+    with pytest.raises(ValueError, match=r"scale must be one of \('smoke', 'cpu', 'paper'\)"):
+        dataclasses.replace(lip, scale="huge").validate()
+
+
+def test_one_home_for_scale_names_and_the_paper_recipe() -> None:
+    from piltools import config, experiments
+    from piltools.experiments import SCALES
+
+    assert experiments.SCALE_NAMES is config.SCALE_NAMES and tuple(SCALES) == config.SCALE_NAMES
+    paper, defaults = get_experiment("table2/hg-8s-1u", "paper"), ExperimentConfig()
+    for key in ("lr", "milestones", "lr_multipliers", "epochs", "batch_size", "eval_scales", "steps_per_epoch"):
+        assert getattr(paper.train, key) == getattr(defaults.train, key), key
+    assert paper.train.eval_scales == PAPER_EVAL_SCALES
+    assert paper.data.input_size == defaults.data.input_size
+    assert paper.model.adapter_pools == defaults.model.adapter_pools

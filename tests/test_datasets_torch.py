@@ -189,3 +189,39 @@ def test_mpii_mat_head_boxes_with_quirks(tmp_path: Path) -> None:
     assert person.visible[0] and not person.visible[1] and not person.visible[2] and person.visible[3]
     records = load_mpii(root, "valid", mat_path=mat, require_head_boxes=True)
     np.testing.assert_allclose(records[0].head_box, [10.0, 5.0, 30.0, 28.0])
+
+
+def test_build_dataset_takes_everything_from_the_spec(tmp_path: Path) -> None:
+    from piltools.datasets.specs import get_spec
+    from piltools.errors import InputError
+
+    root = _write_pascal(tmp_path / "pascal")
+    spec = get_spec("pascal")
+    ds = build_dataset("pascal", root, "train", train=True, input_size=64, stride=4, offset_radius=3.0)
+    assert ds.preset_name == spec.augment and ds.num_parsing == spec.num_parsing == 7
+    assert ds.flip_perm == list(spec.joint_flip_perm) and ds.box_margin == spec.crop_margin == 1.0
+    assert ds.offset_radius == 3.0
+    # a 3 px radius supervises fewer offset cells than the default 14 px
+    narrow = build_dataset("pascal", root, "train", train=False, input_size=64, stride=4, offset_radius=3.0)
+    wide = build_dataset("pascal", root, "train", train=False, input_size=64, stride=4)
+    assert 0 < narrow[0]["offset_mask"].sum() < wide[0]["offset_mask"].sum()
+    single = build_dataset("pascal", root, "train", train=False, input_size=64, stride=4, multi_person=False)
+    assert single.box_margin == 1.25 and single.preset_name == "eval"
+    with pytest.raises(InputError, match="unknown dataset kind 'coco'; known kinds: lip, mpii, pascal"):
+        build_dataset("coco", root, "train", train=True)
+    with pytest.raises(InputError, match="only MPII reads head boxes"):
+        build_dataset("pascal", root, "train", train=True, mat_path=tmp_path / "a.mat")
+
+
+def test_default_flip_perms_come_from_the_spec_with_that_joint_count(tmp_path: Path) -> None:
+    from piltools.datasets.specs import get_spec
+    from piltools.errors import InputError
+
+    records = load_lip(_write_lip(tmp_path / "lip", 2), "val")
+    ds = PoseDataset(records, input_size=32, stride=4)
+    assert ds.flip_perm == list(get_spec("lip").joint_flip_perm)
+    assert ds.parsing_flip_perm == list(get_spec("lip").parsing_flip_perm)
+    with pytest.raises(InputError, match="no default parsing flip permutation for 7 classes with 16 joints"):
+        PoseDataset(records, input_size=32, stride=4, num_parsing=7)
+    explicit = PoseDataset(records, input_size=32, stride=4, num_parsing=7, parsing_flip_perm=list(range(7)))
+    assert explicit.parsing_flip_perm == list(range(7))

@@ -11,7 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from piltools.decoding import PAPER_SCALES, decode_heatmaps, flip_heatmaps, predict_heatmaps, to_original
+from piltools.config import PAPER_EVAL_SCALES
+from piltools.decoding import decode_heatmaps, flip_heatmaps, predict_heatmaps, to_original
 from piltools.joints import JOINT_FLIP_PERM, NUM_JOINTS
 from piltools.models.output import PoseOutput
 
@@ -114,16 +115,16 @@ def test_pyramid_keeps_peaks_aligned() -> None:
     x0, y0 = 70.3, 41.6
     blob = torch.exp(-((xx - x0) ** 2 + (yy - y0) ** 2) / (2 * 8.0**2))  # (H, W)
     images = blob.expand(1, 3, size, size).contiguous()
-    assert len(PAPER_SCALES) == 6  # the paper's six-scale pyramid
+    assert len(PAPER_EVAL_SCALES) == 6  # the paper's six-scale pyramid
     # average-pooling keeps a blob's centroid, so at every scale the base-resolution map
     # must still be centred on (x0, y0); resizing with align_corners=True instead would
     # move it by 0.24 px at scale 0.7 (measured), past this 0.1 px tolerance
-    for scale in PAPER_SCALES:
+    for scale in PAPER_EVAL_SCALES:
         hm = predict_heatmaps(BlobStub(), images, scales=(scale,))
         assert hm.shape == (1, NUM_JOINTS, size // 4, size // 4)  # base resolution
         cx, cy = _centroid(hm, stride=4)
         assert abs(cx - x0) < 0.1 and abs(cy - y0) < 0.1, scale
-    hm = predict_heatmaps(BlobStub(), images, flip_perm=JOINT_FLIP_PERM, scales=PAPER_SCALES)
+    hm = predict_heatmaps(BlobStub(), images, flip_perm=JOINT_FLIP_PERM, scales=PAPER_EVAL_SCALES)
     xy = decode_heatmaps(hm, stride=4)[0, :, :2]  # (K, 2)
     # argmax + quarter shift: within a quarter cell (1 px) plus the blob's sampling error
     assert (xy - torch.tensor([x0, y0])).abs().max() <= 0.25 * 4 + 0.1

@@ -78,3 +78,38 @@ def test_committed_table1_runs_keep_their_ids():
     for row in rows:
         cfg = get_experiment(row["experiment"], row["scale"], int(row["seed"]))
         assert run_dir_for(cfg, extra={"world_size": 1}).name == row["run_id"], row["experiment"]
+
+
+def test_unknown_name_or_scale_names_the_closest_known_ones() -> None:
+    from piltools.errors import InputError
+
+    with pytest.raises(InputError) as info:
+        get_experiment("tabel1/vgg16", "smoke")
+    message = str(info.value)
+    assert "\n" not in message and message.startswith("unknown experiment 'tabel1/vgg16'; did you mean 'table1/vgg16'")
+    with pytest.raises(InputError, match=r"^unknown scale 'smok'; did you mean 'smoke'\?$"):
+        get_experiment("table1/vgg16", "smok")
+    # nothing close: every known name is listed
+    with pytest.raises(InputError, match=r"^unknown scale 'xyz'; known: smoke, cpu, paper$"):
+        get_experiment("table1/vgg16", "xyz")
+
+
+def test_cli_unknown_experiment_is_one_line_and_exit_2(capsys) -> None:
+    from piltools.__main__ import main
+
+    assert main(["train", "tabel1/vgg16", "--scale", "smoke"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("piltools train: unknown experiment 'tabel1/vgg16'; did you mean 'table1/vgg16'")
+
+
+@pytest.mark.parametrize("name", list(EXPERIMENTS))
+def test_dataset_dependent_fields_come_from_the_spec(name) -> None:
+    from piltools.datasets.specs import get_spec
+
+    cfg = get_experiment(name, "paper")
+    spec = get_spec(cfg.data.kind)
+    assert cfg.model.num_joints == spec.num_joints and cfg.model.num_parsing == spec.num_parsing
+    assert cfg.model.offset_head == spec.multi_person and cfg.data.augment == spec.augment
+    assert cfg.data.root == spec.default_root and cfg.data.mpii_mat == spec.head_box_file
+    assert cfg.train.parsing_loss == spec.has_parsing_labels

@@ -2,8 +2,10 @@
 
 Loaders turn a dataset root into a list of :class:`~piltools.datasets.records.PoseRecord`
 (no pixels read); :class:`PoseDataset` / :class:`MultiPersonDataset` read, augment
-and build targets per sample. The synthetic datasets (``piltools.datasets.synthetic``)
-are written in the same on-disk layouts and read by the same loaders.
+and build targets per sample. What differs between the datasets lives in one
+:class:`~piltools.datasets.specs.DatasetSpec` per kind (:data:`DATASETS`,
+:func:`get_spec`). The project's synthetic datasets are written in the same
+on-disk layouts and read by the same loaders.
 
     >>> ds = build_dataset("lip", "data/lip", "train", train=True, input_size=256, stride=4)
 """
@@ -23,16 +25,14 @@ from piltools.datasets.lip import load_lip
 from piltools.datasets.mpii import load_mpii, read_mpii_mat
 from piltools.datasets.pascal import load_pascal, person_records
 from piltools.datasets.records import PersonAnnotation, PoseRecord
-from piltools.datasets.torch_data import MultiPersonDataset, PoseDataset
-from piltools.joints import NUM_LIP_PARSING, NUM_PASCAL_PARTS
-
-DATASET_KINDS = ("lip", "mpii", "pascal")
+from piltools.datasets.specs import DATASET_KINDS, DATASETS, PERSON_CROP_MARGIN, DatasetSpec, get_spec
+from piltools.datasets.torch_data import OFFSET_RADIUS, MultiPersonDataset, PoseDataset
 
 __all__ = [
     "CorruptImageError", "DatasetError", "DatasetNotFoundError", "MalformedAnnotationError",
     "SizeMismatchError", "PersonAnnotation", "PoseRecord", "PoseDataset", "MultiPersonDataset",
     "load_lip", "load_mpii", "read_mpii_mat", "load_pascal", "person_records", "build_dataset",
-    "DATASET_KINDS",
+    "DATASET_KINDS", "DATASETS", "DatasetSpec", "get_spec",
 ]
 
 
@@ -51,16 +51,21 @@ def build_dataset(
     preset: str | None = None,
     box_margin: float | None = None,
     multi_person: bool = True,
+    offset_radius: float = OFFSET_RADIUS,
     mat_path: str | Path | None = None,
     verify: bool = False,
 ) -> PoseDataset | MultiPersonDataset:
     """Load a split of a dataset and wrap it in the matching torch dataset.
 
+    Everything that depends on the kind (loader, augmentation preset, parsing
+    classes, flip permutations, crop margin, single or multi-person samples)
+    comes from its :class:`~piltools.datasets.specs.DatasetSpec`.
+
     Args:
-        kind: ``"lip"``, ``"mpii"`` or ``"pascal"``.
+        kind: a key of :data:`DATASETS` (``"lip"``, ``"mpii"``, ``"pascal"``).
         root: dataset root in the layout the loader documents.
         split: ``train``/``val`` (LIP, PASCAL) or ``train``/``valid`` (MPII; ``val`` accepted).
-        train: True selects the kind's paper augmentation preset, False the ``eval`` preset.
+        train: True selects the kind's augmentation preset, False the ``eval`` preset.
         input_size: square input side.
         stride: input pixels per heatmap cell (8 VGG, 4 hourglass).
         sigma: heatmap Gaussian std (None: the convention's default).
@@ -68,27 +73,24 @@ def build_dataset(
         background: append a background heatmap channel.
         seed: augmentation seed.
         preset: override the augmentation preset name.
-        box_margin: override the crop margin (default 1.25 single person, 1.0 multi-person).
-        multi_person: PASCAL only: whole images with all people (True) or one sample per person.
+        box_margin: override the crop margin (default: the spec's; 1.25 for people cut out one by one).
+        multi_person: multi-person kinds only: whole images with all people (True) or one sample per person.
+        offset_radius: multi-person samples: radius (input px) around a joint where offsets are supervised.
         mat_path: MPII only: the official annotation .mat for head boxes.
         verify: LIP/PASCAL: check every file's header at load time.
+
+    Raises:
+        InputError: an unknown kind (the message names the known ones).
     """
-    common: dict[str, Any] = dict(input_size=input_size, stride=stride, sigma=sigma,
-                                  convention=convention, background=background, seed=seed)
-    if kind == "lip":
-        records = load_lip(root, split, verify=verify)
-        return PoseDataset(records, preset=preset or ("lip" if train else "eval"),
-                           num_parsing=NUM_LIP_PARSING, box_margin=box_margin or 1.25, **common)
-    if kind == "mpii":
-        records = load_mpii(root, split, mat_path=mat_path)
-        return PoseDataset(records, preset=preset or ("mpii" if train else "eval"),
-                           num_parsing=NUM_LIP_PARSING, box_margin=box_margin or 1.25, **common)
-    if kind == "pascal":
-        records = load_pascal(root, split, verify=verify)
-        chosen = preset or ("pascal" if train else "eval")
-        if multi_person:
-            return MultiPersonDataset(records, preset=chosen, num_parsing=NUM_PASCAL_PARTS,
-                                      box_margin=box_margin or 1.0, **common)
-        return PoseDataset(person_records(records), preset=chosen, num_parsing=NUM_PASCAL_PARTS,
-                           box_margin=box_margin or 1.25, **common)
-    raise ValueError(f"unknown dataset kind {kind!r}; expected one of {DATASET_KINDS}")
+    spec = get_spec(kind)
+    records = spec.loader(root, split, verify=verify, mat_path=mat_path)
+    common: dict[str, Any] = dict(
+        input_size=input_size, stride=stride, sigma=sigma, convention=convention, background=background,
+        seed=seed, preset=preset or (spec.augment if train else "eval"), num_parsing=spec.num_parsing,
+        flip_perm=spec.joint_flip_perm, parsing_flip_perm=spec.parsing_flip_perm)
+    if spec.multi_person and multi_person:
+        return MultiPersonDataset(records, box_margin=box_margin or spec.crop_margin,
+                                  offset_radius=offset_radius, **common)
+    if spec.multi_person:
+        return PoseDataset(person_records(records), box_margin=box_margin or PERSON_CROP_MARGIN, **common)
+    return PoseDataset(records, box_margin=box_margin or spec.crop_margin, **common)

@@ -36,32 +36,14 @@ from piltools.datasets.errors import CorruptImageError, DatasetError, SizeMismat
 from piltools.datasets.imageio import read_label_map, read_rgb_image
 from piltools.datasets.records import PoseRecord, person_center_scale
 from piltools.datasets.transforms import Augmented, augment, get_preset, normalize, sample_params, sample_rng
-from piltools.joints import (
-    IGNORE_LABEL,
-    JOINT_FLIP_PERM,
-    LIP_PARSING_FLIP_PERM,
-    NUM_JOINTS,
-    NUM_LIP_PARSING,
-    NUM_PASCAL_JOINTS,
-    PASCAL_JOINT_FLIP_PERM,
-)
+from piltools.datasets.specs import spec_for_joints
+from piltools.errors import InputError
+from piltools.joints import IGNORE_LABEL, NUM_LIP_PARSING, NUM_PASCAL_PARTS
 from piltools.targets import gaussian_heatmaps
 
 MAX_PEOPLE = 16
-
-
-def default_flip_perm(num_joints: int) -> list[int]:
-    """Left/right joint permutation for 16 (MPII/LIP) or 14 (PASCAL) joints."""
-    if num_joints == NUM_JOINTS:
-        return list(JOINT_FLIP_PERM)
-    if num_joints == NUM_PASCAL_JOINTS:
-        return list(PASCAL_JOINT_FLIP_PERM)
-    raise ValueError(f"no default flip permutation for {num_joints} joints; pass flip_perm")
-
-
-def default_parsing_flip_perm(num_parsing: int) -> list[int] | None:
-    """LIP's left/right id swap for 20 classes; None (no left/right ids) otherwise."""
-    return list(LIP_PARSING_FLIP_PERM) if num_parsing == NUM_LIP_PARSING else None
+#: Radius (input pixels) around a joint where multi-person offsets are supervised (``data.offset_radius``).
+OFFSET_RADIUS = 14.0
 
 
 class _AugmentedDataset(Dataset):
@@ -97,9 +79,16 @@ class _AugmentedDataset(Dataset):
         self.convention = convention
         self.background = bool(background)
         self.num_parsing = int(num_parsing)
-        self.flip_perm = list(flip_perm) if flip_perm is not None else default_flip_perm(self.num_joints)
-        self.parsing_flip_perm = (list(parsing_flip_perm) if parsing_flip_perm is not None
-                                  else default_parsing_flip_perm(self.num_parsing))
+        if flip_perm is None or parsing_flip_perm is None:
+            spec = spec_for_joints(self.num_joints)
+            if parsing_flip_perm is None and spec.num_parsing != self.num_parsing:
+                raise InputError(f"no default parsing flip permutation for {self.num_parsing} classes with "
+                                 f"{self.num_joints} joints ({spec.kind} has {spec.num_parsing}); "
+                                 "pass parsing_flip_perm")
+            flip_perm = spec.joint_flip_perm if flip_perm is None else flip_perm
+            parsing_flip_perm = spec.parsing_flip_perm if parsing_flip_perm is None else parsing_flip_perm
+        self.flip_perm = list(flip_perm)
+        self.parsing_flip_perm = list(parsing_flip_perm)
         self.seed = int(seed)
         self.box_margin = float(box_margin)
         self.epoch = 0
@@ -185,9 +174,10 @@ class PoseDataset(_AugmentedDataset):
         convention: heatmap convention, ``reference`` or ``newell``.
         background: append a background heatmap channel.
         num_parsing: number of parsing classes (20 LIP, 7 PASCAL); ids above are an error.
-        flip_perm: left/right joint permutation (None: by joint count, 16 or 14).
-        parsing_flip_perm: left/right parsing id permutation (None: LIP's for 20 classes,
-            no swap otherwise).
+        flip_perm: left/right joint permutation (None: that of the dataset spec with this
+            joint count, :func:`piltools.datasets.specs.spec_for_joints`).
+        parsing_flip_perm: left/right parsing id permutation (None: that spec's; then
+            ``num_parsing`` must be the spec's).
         seed: augmentation seed.
         box_margin: crop side = 200 * scale * box_margin (before the augmentation zoom).
     """
@@ -269,13 +259,13 @@ class MultiPersonDataset(_AugmentedDataset):
         sigma: float | None = None,
         convention: str = "reference",
         background: bool = False,
-        num_parsing: int = 7,
+        num_parsing: int = NUM_PASCAL_PARTS,
         flip_perm: Sequence[int] | None = None,
         parsing_flip_perm: Sequence[int] | None = None,
         seed: int = 0,
         box_margin: float = 1.0,
         max_people: int = MAX_PEOPLE,
-        offset_radius: float = 14.0,
+        offset_radius: float = OFFSET_RADIUS,
     ) -> None:
         super().__init__(records, input_size=input_size, stride=stride, preset=preset, sigma=sigma,
                          convention=convention, background=background, num_parsing=num_parsing,

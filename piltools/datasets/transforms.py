@@ -26,7 +26,7 @@ Joints that land outside the input are marked missing (valid 0, x, y NaN),
 never clipped; inside means ``-0.5 <= x, y < S - 0.5`` (the outer edges of the
 border pixels), as in :func:`piltools.targets.joint_mask`.
 
-Presets (PAPER_NOTES section 2): ``lip``/``pascal`` rotation U[-40, 40] deg,
+Presets (paper Sec. 4.1): ``lip``/``pascal`` rotation U[-40, 40] deg,
 scale U[0.8, 1.5], translation U[-40, 40] px per axis, flip p 0.5; ``mpii``
 rotation U[-30, 30], scale U[0.7, 1.3], no translation, flip p 0.5; ``eval``
 no randomness. Randomness comes from :func:`sample_rng` (seed, epoch, index),

@@ -19,6 +19,7 @@ from torch.utils.data.distributed import DistributedSampler
 
 from piltools.config import ExperimentConfig
 from piltools.datasets import build_dataset
+from piltools.datasets.specs import get_spec
 from piltools.datasets.synthetic import difficulty_config, ensure_synthetic
 from piltools.models import create_model
 from piltools.runs import resolve_path
@@ -48,7 +49,8 @@ def prepare_data(cfg: ExperimentConfig, ctx: D.DistContext) -> Path:
     if cfg.data.synthetic is not None:
         if ctx.is_main:
             s = cfg.data.synthetic
-            ensure_synthetic(cfg.data.kind, root, n_train=s.n_train, n_val=s.n_val, size=s.size, seed=s.seed,
+            ensure_synthetic(get_spec(cfg.data.kind).synthetic_kind, root, n_train=s.n_train, n_val=s.n_val, size=s.size,
+                             seed=s.seed,
                              config=difficulty_config(s.difficulty))
         D.barrier(ctx)
     return root
@@ -65,7 +67,8 @@ def build_datasets(cfg: ExperimentConfig, model: nn.Module, ctx: D.DistContext) 
         background=cfg.model.background,
         seed=cfg.seed,
     )
-    if cfg.data.kind == "mpii" and cfg.data.mpii_mat is not None:
+    common["offset_radius"] = cfg.data.offset_radius  # used by multi-person datasets only
+    if cfg.data.mpii_mat is not None:  # validate() allows it only for a kind with a head-box file (MPII)
         common["mat_path"] = resolve_path(cfg.data.mpii_mat)
     train = build_dataset(cfg.data.kind, root, "train", True, preset=cfg.data.augment, **common)
     val = build_dataset(cfg.data.kind, root, "val", False, preset="eval", **common)

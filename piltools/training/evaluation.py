@@ -5,17 +5,17 @@ flip test (:func:`piltools.decoding.predict_heatmaps`), argmax with the
 quarter-pixel shift (:func:`piltools.decoding.decode_heatmaps`), mapped back
 through the inverse crop affine (:func:`piltools.decoding.to_original`).
 
-- LIP: a LIP-format prediction CSV (:func:`piltools.lipcsv.write_lip_csv`) is
-  written and scored with :func:`piltools.metrics.lip_pckh` against the
-  split's ground-truth CSV, matched by image name.
-- MPII: :func:`piltools.metrics.mpii_pckh` with the head boxes.
+Scoring is the dataset's evaluator (:attr:`DatasetSpec.evaluator
+<piltools.datasets.specs.DatasetSpec>`, :mod:`piltools.datasets.evaluators`):
+LIP PCKh matched by image name against the split's ground-truth CSV (a
+LIP-format prediction CSV is written and scored when the evaluator has an
+output folder), MPII PCKh with the head boxes.
 - Parsing (models with a parsing branch, data with labels): mIoU and pixel
   accuracy from one confusion matrix over the split, measured in the network
   input crop (single scale, no flip).
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,14 +23,11 @@ import torch
 from torch import nn
 
 from piltools.config import ExperimentConfig
+from piltools.datasets.evaluators import LipPckhEvaluator, MpiiPckhEvaluator
+from piltools.datasets.specs import get_spec
 from piltools.decoding import decode_heatmaps, predict_heatmaps, to_original
-from piltools.joints import IGNORE_LABEL, JOINT_FLIP_PERM, PASCAL_JOINT_FLIP_PERM
-from piltools.metrics import confusion_matrix, lip_pckh, mpii_pckh, parsing_scores
-
-
-def flip_perm_for(kind: str) -> list[int]:
-    """Joint flip permutation of a dataset kind."""
-    return list(PASCAL_JOINT_FLIP_PERM) if kind == "pascal" else list(JOINT_FLIP_PERM)
+from piltools.joints import IGNORE_LABEL
+from piltools.metrics import confusion_matrix, parsing_scores
 
 
 def size_multiple(model: nn.Module) -> int:
@@ -50,6 +47,7 @@ def predict_split(model: nn.Module, loader: Any, cfg: ExperimentConfig, device: 
     """
     model.eval()
     num_joints = cfg.model.num_joints
+    flip_perm = list(get_spec(cfg.data.kind).joint_flip_perm)
     names: list[str] = []
     preds, gts, boxes = [], [], []
     conf = None
@@ -57,7 +55,7 @@ def predict_split(model: nn.Module, loader: Any, cfg: ExperimentConfig, device: 
         images = batch["image"].to(device)
         if cfg.train.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
-        hm = predict_heatmaps(model, images, flip_perm=flip_perm_for(cfg.data.kind) if flip else None,
+        hm = predict_heatmaps(model, images, flip_perm=flip_perm if flip else None,
                               scales=scales, size_multiple=size_multiple(model))
         coords = decode_heatmaps(hm, stride=model.stride, num_joints=num_joints).cpu()  # (N, K, 3) input px
         meta = batch["meta"]
@@ -77,50 +75,20 @@ def predict_split(model: nn.Module, loader: Any, cfg: ExperimentConfig, device: 
             "head_box": np.concatenate(boxes), "conf": conf}
 
 
-def score_predictions(cfg: ExperimentConfig, out: dict[str, Any], gt_csv: Path | None = None,
-                      csv_path: Path | None = None) -> dict[str, Any]:
-    """Score what :func:`predict_split` returned.
+def score_predictions(out: dict[str, Any], evaluator: LipPckhEvaluator | MpiiPckhEvaluator) -> dict[str, Any]:
+    """Score what :func:`predict_split` returned with a single-person evaluator.
 
     Args:
-        cfg: the experiment config (dataset kind).
         out: predictions.
-        gt_csv: LIP ground-truth CSV of the split (LIP only).
-        csv_path: where to write the LIP-format prediction CSV (LIP only; None = do not write).
+        evaluator: the dataset's evaluator (``get_spec(kind).evaluator(root=..., split=..., out_dir=...)``).
 
     Returns:
-        ``{"pck": overall, "n_images": N, ...}`` with ``"lip_pckh"`` (LIP) or
-        ``"mpii_pckh"`` (MPII) tables and ``"parsing"`` where measured.
+        ``{"n_images": N, **evaluator.evaluate()}`` (``"pck"`` and the dataset's table) with
+        ``"parsing"`` (mIoU, pixel accuracy) where measured.
     """
-    result: dict[str, Any] = {"n_images": len(out["names"])}
-    if cfg.data.kind == "lip":
-        from piltools.lipcsv import LipRow, read_lip_csv, write_lip_csv
-
-        if gt_csv is None:
-            raise ValueError("score_predictions: LIP scoring needs the ground-truth CSV")
-        pred = {n: p[:, :2] for n, p in zip(out["names"], out["pred"])}
-        if csv_path is not None:
-            write_lip_csv(csv_path, [LipRow.from_coords(n, p) for n, p in pred.items()])
-            pred = {n: row.joints[:, :2] for n, row in read_lip_csv(csv_path).items()}  # score what was written
-            result["predictions_csv"] = csv_path.name
-        gt_rows = read_lip_csv(gt_csv)
-        missing = [n for n in pred if n not in gt_rows]
-        if missing:
-            raise ValueError(f"{gt_csv}: no ground truth for predicted images {missing[:5]}")
-        gt = {n: gt_rows[n].joints for n in pred}  # the evaluated subset, matched by name
-        table = lip_pckh(pred, gt)
-        result["lip_pckh"] = table
-        result["pck"] = table["PCK"]
-    elif cfg.data.kind == "mpii":
-        if not np.isfinite(out["head_box"]).all(axis=1).any():
-            raise ValueError(f"{cfg.data.root}: the MPII validation entries have no head boxes, so PCKh is "
-                             "undefined; give each entry a 'head_box' or set data.mpii_mat to the official .mat")
-        table = mpii_pckh(out["pred"][..., :2], out["orig_joints"], out["head_box"])
-        result["mpii_pckh"] = table
-        result["pck"] = table["Total"]
-    else:
-        raise ValueError(
-            "single-person scoring of PASCAL-Person-Part is not defined; Table 5 experiments build the "
-            "model with offset_head=True and are scored by multi-person mAP (piltools.training.multiperson)")
+    evaluator.reset()
+    evaluator.process(out["names"], out["pred"], out["orig_joints"], out["head_box"])
+    result: dict[str, Any] = {"n_images": len(out["names"]), **evaluator.evaluate()}
     if out.get("conf") is not None:
         result["parsing"] = parsing_scores(out["conf"])
     return result

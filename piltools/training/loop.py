@@ -28,6 +28,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from piltools.config import ExperimentConfig
+from piltools.datasets.specs import get_spec
 from piltools.losses import offset_loss, total_loss
 from piltools.runs import CheckpointError, load_checkpoint, save_checkpoint, write_json, write_metrics
 from piltools.training import distributed as D
@@ -38,7 +39,7 @@ from piltools.training.builders import train_loader as _train_loader
 from piltools.training.rng import rng_state as _rng_state
 from piltools.training.rng import seed_everything as _seed_everything
 from piltools.training.rng import set_rng_state as _set_rng_state
-from piltools.training.scoring import _final_eval, _quick_val, _train_accuracy
+from piltools.training.scoring import final_eval, quick_val, train_accuracy
 
 CHECKPOINT = "last.pt"
 CHECKPOINT_FORMAT = 1
@@ -75,6 +76,7 @@ def read_checkpoint(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
 
 def _train(cfg: ExperimentConfig, run_dir: Path, ctx: D.DistContext, quiet: bool, source_dir: Path | None) -> None:
     _seed_everything(cfg.seed)
+    spec = get_spec(cfg.data.kind)
     model = build_model(cfg)
     if source_dir is not None:
         T.load_transferred(model, source_dir / CHECKPOINT)
@@ -135,7 +137,7 @@ def _train(cfg: ExperimentConfig, run_dir: Path, ctx: D.DistContext, quiet: bool
             if not cfg.train.parsing_loss:
                 out.parsing = None  # MPII: no parsing labels (Sec. 4.4)
             loss, parts = total_loss(out, batch, beta=cfg.train.beta)
-            if cfg.model.offset_head:
+            if spec.multi_person:
                 loss = loss + cfg.train.offset_weight * offset_loss(out.offsets, batch["offsets"],
                                                                        batch["offset_mask"])
             value = float(loss.detach())
@@ -150,7 +152,7 @@ def _train(cfg: ExperimentConfig, run_dir: Path, ctx: D.DistContext, quiet: bool
             optimizer.step()
             sums += (value, parts["heatmap"], parts["parsing"])
             if "joints" in batch:  # single-person batches (multi-person ones have people_joints)
-                h, c = _train_accuracy(cfg, out.final.float(), batch, stride)
+                h, c = train_accuracy(cfg, out.final.float(), batch, stride)
                 hits, counted = hits + h, counted + c
             images_seen += batch["image"].shape[0]
             bar.update(1)
@@ -163,7 +165,7 @@ def _train(cfg: ExperimentConfig, run_dir: Path, ctx: D.DistContext, quiet: bool
         train_acc = 100.0 * hits_t / counted_t if counted_t > 0 else float("nan")
         val_pck = float("nan")
         if ctx.is_main and ((epoch + 1) % cfg.train.val_every == 0 or epoch + 1 == cfg.train.epochs):
-            val_pck = _quick_val(cfg, model, val_set, ctx)
+            val_pck = quick_val(cfg, model, val_set, ctx)
         seconds = time.time() - t0
         seconds_train += seconds
         rows.append({"epoch": epoch + 1, "loss": loss_m, "heatmap_loss": hm_m, "parsing_loss": ps_m,
@@ -184,7 +186,7 @@ def _train(cfg: ExperimentConfig, run_dir: Path, ctx: D.DistContext, quiet: bool
         if not rows:
             raise RuntimeError(f"{cfg.name}: no epochs were trained (epochs={cfg.train.epochs})")
         write_metrics(run_dir / "metrics.csv", rows)
-        result = _final_eval(cfg, model, val_set, run_dir, ctx, quiet)
+        result = final_eval(cfg, model, val_set, run_dir, ctx, quiet)
         result["seconds_train"] = seconds_train
         result["world_size"] = ctx.world_size
         write_json(run_dir / "eval.json", result)

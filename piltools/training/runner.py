@@ -44,7 +44,7 @@ from piltools.training import distributed as D
 from piltools.training.builders import build_datasets, build_model, cpu_threads
 from piltools.training.loop import _train, read_checkpoint
 from piltools.training.pool import parallel_waves
-from piltools.training.scoring import _final_eval
+from piltools.training.scoring import final_eval
 
 
 def is_quiet(quiet: bool | None) -> bool:
@@ -201,7 +201,7 @@ def evaluate_run(cfg: ExperimentConfig, out: str | Path = "results/runs", quiet:
         model.to(memory_format=torch.channels_last)
     _, val_set = build_datasets(cfg, model, ctx)
     with cpu_threads(cfg, ctx):
-        result = _final_eval(cfg, model, val_set, run_dir, ctx, is_quiet(quiet))
+        result = final_eval(cfg, model, val_set, run_dir, ctx, is_quiet(quiet))
     result["seconds_train"] = float(state.get("seconds_train", float("nan")))
     result["world_size"] = ctx.world_size
     write_json(run_dir / "eval.json", result)

@@ -1,5 +1,5 @@
 """Which evaluation a run's model gets: the final evaluation, the per-epoch quick validation and the
-Fig. 4 training accuracy, dispatched on the config (single- or multi-person, LIP ground-truth CSV).
+Fig. 4 training accuracy, dispatched on the dataset's spec (single- or multi-person) and scored by its evaluator.
 
 The predictions and their scores themselves are computed by :mod:`piltools.training.evaluation`
 and :mod:`piltools.training.multiperson`.
@@ -16,32 +16,28 @@ from torch import nn
 from torch.utils.data import Dataset, Subset
 
 from piltools.config import ExperimentConfig
-from piltools.datasets.lip import lip_paths
+from piltools.datasets.specs import get_spec
 from piltools.decoding import decode_heatmaps
 from piltools.metrics import pck_accuracy
 from piltools.runs import code_version, resolve_path
 from piltools.training import distributed as D
 from piltools.training import evaluation as E
 from piltools.training import multiperson as MP
-from piltools.training.builders import eval_loader as _eval_loader
+from piltools.training.builders import eval_loader
 
 
-def _gt_csv(cfg: ExperimentConfig) -> Path | None:
-    if cfg.data.kind != "lip":
-        return None
-    return lip_paths(resolve_path(cfg.data.root), "val")[2]
-
-
-def _final_eval(cfg: ExperimentConfig, model: nn.Module, val_set: Dataset, run_dir: Path,
-                ctx: D.DistContext, quiet: bool) -> dict[str, Any]:
+def final_eval(cfg: ExperimentConfig, model: nn.Module, val_set: Dataset, run_dir: Path,
+               ctx: D.DistContext, quiet: bool) -> dict[str, Any]:
+    """The final evaluation of a trained model (the config's flip test and scales) by its dataset's evaluator."""
     t0 = time.time()
-    if cfg.model.offset_head:
-        result = _multi_person_eval(cfg, model, val_set, ctx, flip=cfg.train.eval_flip)
+    spec = get_spec(cfg.data.kind)
+    if spec.multi_person:
+        result = multi_person_eval(cfg, model, val_set, ctx, flip=cfg.train.eval_flip)
     else:
-        out = E.predict_split(model, _eval_loader(cfg, val_set, ctx), cfg, ctx.device, flip=cfg.train.eval_flip,
+        out = E.predict_split(model, eval_loader(cfg, val_set, ctx), cfg, ctx.device, flip=cfg.train.eval_flip,
                               scales=tuple(cfg.train.eval_scales), with_parsing=True)
-        result = E.score_predictions(cfg, out, gt_csv=_gt_csv(cfg),
-                                     csv_path=run_dir / "predictions_val.csv" if cfg.data.kind == "lip" else None)
+        evaluator = spec.evaluator(root=resolve_path(cfg.data.root), split="val", out_dir=run_dir)
+        result = E.score_predictions(out, evaluator)
     result.update({
         "experiment": cfg.name, "table": cfg.table, "row": cfg.row, "scale": cfg.scale, "seed": cfg.seed,
         "run_id": run_dir.name, "model": cfg.model.name, "eval_flip": cfg.train.eval_flip,
@@ -54,28 +50,33 @@ def _final_eval(cfg: ExperimentConfig, model: nn.Module, val_set: Dataset, run_d
     return result
 
 
-def _multi_person_eval(cfg: ExperimentConfig, model: nn.Module, val_set: Dataset, ctx: D.DistContext,
-                       flip: bool) -> dict[str, Any]:
+def multi_person_eval(cfg: ExperimentConfig, model: nn.Module, val_set: Dataset, ctx: D.DistContext,
+                      flip: bool) -> dict[str, Any]:
+    """Multi-person mAP of a model with an offset head (NMS, grouping, scoring as the config says)."""
     if tuple(cfg.train.eval_scales) != (1.0,):
         raise NotImplementedError(f"{cfg.name}: multi-person evaluation supports eval_scales=(1.0,) only, "
                                   f"got {cfg.train.eval_scales}")
     base = val_set.dataset if isinstance(val_set, Subset) else val_set
-    res = MP.evaluate_multi_person(model, _eval_loader(cfg, val_set, ctx), base.records, cfg.model.num_joints,
-                                   cfg.data.input_size, ctx.device,
-                                   E.flip_perm_for(cfg.data.kind) if flip else None)
-    res["pck"] = res["mAP"]  # the table's headline number (Table 5 reports mAP)
-    return res
+    spec = get_spec(cfg.data.kind)
+    evaluator = spec.evaluator(root=resolve_path(cfg.data.root), split="val", out_dir=None)
+    return MP.evaluate_multi_person(model, eval_loader(cfg, val_set, ctx), base.records, cfg.model.num_joints,
+                                    cfg.data.input_size, ctx.device, list(spec.joint_flip_perm) if flip else None,
+                                    evaluator, threshold=cfg.train.eval_peak_threshold,
+                                    radius=cfg.train.eval_group_radius * cfg.data.input_size)
 
 
-def _quick_val(cfg: ExperimentConfig, model: nn.Module, val_set: Dataset, ctx: D.DistContext) -> float:
-    if cfg.model.offset_head:
-        return float(_multi_person_eval(cfg, model, val_set, ctx, flip=False)["mAP"])
-    out = E.predict_split(model, _eval_loader(cfg, val_set, ctx), cfg, ctx.device, flip=False, scales=(1.0,),
+def quick_val(cfg: ExperimentConfig, model: nn.Module, val_set: Dataset, ctx: D.DistContext) -> float:
+    """The per-epoch validation number: single scale, no flip (PCK, or mAP for multi-person data)."""
+    spec = get_spec(cfg.data.kind)
+    if spec.multi_person:
+        return float(multi_person_eval(cfg, model, val_set, ctx, flip=False)["mAP"])
+    out = E.predict_split(model, eval_loader(cfg, val_set, ctx), cfg, ctx.device, flip=False, scales=(1.0,),
                           with_parsing=False)
-    return float(E.score_predictions(cfg, out, gt_csv=_gt_csv(cfg), csv_path=None)["pck"])
+    evaluator = spec.evaluator(root=resolve_path(cfg.data.root), split="val", out_dir=None)
+    return float(E.score_predictions(out, evaluator)["pck"])
 
 
-def _train_accuracy(cfg: ExperimentConfig, final: torch.Tensor, batch: dict[str, Any], stride: int) -> tuple[int, int]:
+def train_accuracy(cfg: ExperimentConfig, final: torch.Tensor, batch: dict[str, Any], stride: int) -> tuple[int, int]:
     """(hits, counted) of the Fig. 4 training accuracy on one batch."""
     pred = decode_heatmaps(final, stride=stride, num_joints=cfg.model.num_joints).cpu().numpy()  # (N, K, 3)
     joints = batch["joints"].detach().cpu().double().numpy().copy()  # (N, K, 3) input px
