@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +11,9 @@ import pytest
 from PIL import Image
 
 from piltools.__main__ import main as cli_main
-from piltools.datasets.synthetic import (
+from piltools.joints import J, NUM_JOINTS, NUM_PASCAL_JOINTS, P, PASCAL_JOINT_FROM_MPII
+from piltools.lipcsv import read_lip_csv
+from piltools.synthetic import (
     GENERATOR_VERSION,
     SynthConfig,
     difficulty_config,
@@ -19,8 +23,6 @@ from piltools.datasets.synthetic import (
     read_manifest,
     render_sample,
 )
-from piltools.joints import J, NUM_JOINTS, NUM_PASCAL_JOINTS, P, PASCAL_JOINT_FROM_MPII
-from piltools.lipcsv import read_lip_csv
 
 SIZE = 96
 
@@ -226,8 +228,8 @@ def test_cli_writes_a_dataset(tmp_path: Path) -> None:
 
 def test_difficulty_levels_named_in_configs() -> None:
     from piltools.config import SyntheticConfig
-    from piltools.datasets.synthetic import DIFFICULTY
     from piltools.experiments import get_experiment, with_changes
+    from piltools.synthetic import DIFFICULTY
 
     assert difficulty_config("default") == SynthConfig()
     assert list(DIFFICULTY)[-1] == "default" and len(set(DIFFICULTY.values())) == len(DIFFICULTY)
@@ -237,3 +239,28 @@ def test_difficulty_levels_named_in_configs() -> None:
     assert cfg.data.synthetic.difficulty == "default"
     with pytest.raises(ValueError, match="data.synthetic.difficulty"):
         with_changes(cfg, data={"synthetic": SyntheticConfig(n_train=4, n_val=2, size=64, difficulty="brutal")})
+
+
+def test_config_validation_does_not_load_the_renderer() -> None:
+    """Checking a config with synthetic data reads DIFFICULTY but must not import the renderer."""
+    code = (
+        "import sys\n"
+        "from piltools.experiments import get_experiment\n"
+        "cfg = get_experiment('table2/hg-1s-1u', 'smoke')\n"
+        "assert cfg.data.synthetic is not None\n"
+        "cfg.validate()\n"
+        "import piltools.synthetic\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('piltools.synthetic.'))\n"
+        "print(','.join(loaded))\n"
+    )
+    repo = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, check=True)
+    loaded = out.stdout.strip().split(",")
+    # only the numbers module: no render, sample, writers, scene, appearance, body, ensure, gallery
+    assert loaded == ["piltools.synthetic.config"], out.stdout
+    # the rendering names still resolve through the package
+    import piltools.synthetic as synthetic
+
+    assert synthetic.generate.__module__ == "piltools.synthetic.writers"
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        getattr(synthetic, "nope")

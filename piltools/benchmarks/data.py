@@ -68,7 +68,7 @@ def write_random_lip(root: Path, *, n: int, size: int, seed: int) -> Path:
 def make_lip_data(root: Path, *, n: int, size: int, seed: int = 0) -> tuple[Path, str]:
     """A LIP-layout val split of ``n`` samples under ``root``; returns (root, how it was made)."""
     try:
-        from piltools.datasets.synthetic import generate
+        from piltools.synthetic import generate
     except ImportError:
         return write_random_lip(root, n=n, size=size, seed=seed), "random images (no synthetic generator)"
     generate("lip", root, n, seed, size, split="val")

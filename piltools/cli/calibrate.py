@@ -8,7 +8,7 @@ import sys
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from piltools.datasets.synthetic.config import DIFFICULTY
+    from piltools.synthetic.config import DIFFICULTY
     from piltools.training.calibration import BASELINE
 
     p.add_argument("--scale", default="cpu", choices=["smoke", "cpu"], help="synthetic-data scale to calibrate")
@@ -27,7 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from piltools.datasets.synthetic.config import DIFFICULTY
+    from piltools.synthetic.config import DIFFICULTY
     from piltools.runs import resolve_path
     from piltools.training.calibration import calibration_frame, plot_calibration, run_calibration
 

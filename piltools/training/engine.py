@@ -219,7 +219,7 @@ def prepare_data(cfg: ExperimentConfig, ctx: D.DistContext) -> Path:
     root = resolve_path(cfg.data.root)
     if cfg.data.synthetic is not None:
         if ctx.is_main:
-            from piltools.datasets.synthetic import difficulty_config, ensure_synthetic
+            from piltools.synthetic import difficulty_config, ensure_synthetic
 
             s = cfg.data.synthetic
             ensure_synthetic(cfg.data.kind, root, n_train=s.n_train, n_val=s.n_val, size=s.size, seed=s.seed,

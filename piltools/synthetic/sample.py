@@ -6,11 +6,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from piltools.datasets.synthetic.appearance import MaterialTable, sample_outfit
-from piltools.datasets.synthetic.body import pose_skeleton, sample_pose, sample_shape
-from piltools.datasets.synthetic.config import KINDS, SPLITS, STYLES, Style, SynthConfig, check_kind_split
-from piltools.datasets.synthetic.render import Canvas, Projection, RenderedPerson, draw_person, joint_visibility
-from piltools.datasets.synthetic.scene import background, draw_distractor_limb, draw_occluder, photometric
+from piltools.synthetic.appearance import MaterialTable, sample_outfit
+from piltools.synthetic.body import pose_skeleton, sample_pose, sample_shape
+from piltools.synthetic.config import KINDS, SPLITS, STYLES, Style, SynthConfig, check_kind_split
+from piltools.synthetic.render import Canvas, Projection, RenderedPerson, draw_person, joint_visibility
+from piltools.synthetic.scene import background, draw_distractor_limb, draw_occluder, photometric
 
 MAX_PEOPLE = 5
 PEOPLE_PROBS = (0.3, 0.25, 0.2, 0.15, 0.1)  # pascal: 1..5 people

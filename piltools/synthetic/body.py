@@ -10,7 +10,7 @@ front (their left appears on the image right), a yaw of pi from the back.
 Proportions follow common anthropometric ratios of stature (head 0.13, upper
 arm 0.17, forearm 0.15, thigh and shank 0.245, shoulder joints 0.2 apart, hip
 joints 0.11 apart), multiplied by per-person factors from the dataset's
-:class:`~piltools.datasets.synthetic.config.Style`.
+:class:`~piltools.synthetic.config.Style`.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from piltools.datasets.synthetic.config import Style, SynthConfig
+from piltools.synthetic.config import Style, SynthConfig
 from piltools.joints import J, NUM_JOINTS
 
 VIEWS = ("front", "back", "side")

@@ -22,9 +22,9 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from piltools.datasets.synthetic.config import SynthConfig, check_kind_split
-from piltools.datasets.synthetic.render import pascal_joints
-from piltools.datasets.synthetic.sample import Sample, render_sample
+from piltools.synthetic.config import SynthConfig, check_kind_split
+from piltools.synthetic.render import pascal_joints
+from piltools.synthetic.sample import Sample, render_sample
 from piltools.lipcsv import LipRow, write_lip_csv
 from piltools.viz import PASCAL_PALETTE
 
