@@ -11,10 +11,12 @@ import pytest
 from PIL import Image
 
 from piltools.__main__ import main as cli_main
+from piltools.datasets.pascal import parse_pascal_pose, pascal_pose_json
 from piltools.joints import J, NUM_JOINTS, NUM_PASCAL_JOINTS, P, PASCAL_JOINT_FROM_MPII
 from piltools.lipcsv import read_lip_csv
 from piltools.synthetic import (
     GENERATOR_VERSION,
+    KINDS,
     SynthConfig,
     difficulty_config,
     ensure_synthetic,
@@ -23,6 +25,7 @@ from piltools.synthetic import (
     read_manifest,
     render_sample,
 )
+from piltools.synthetic.writers import SPLIT_WRITERS
 
 SIZE = 96
 
@@ -110,6 +113,7 @@ def test_pascal_layout(pascal_root: Path) -> None:
     names = (pascal_root / "val_id.txt").read_text().split()
     assert len(names) == 30
     counts = []
+    n_missing = 0
     for name in names:
         seg = Image.open(pascal_root / "segmentations" / f"{name}.png")
         assert seg.mode == "P"
@@ -122,7 +126,20 @@ def test_pascal_layout(pascal_root: Path) -> None:
             joints = np.asarray(person["joints"])
             assert joints.shape == (NUM_PASCAL_JOINTS, 3) and set(joints[:, 2].tolist()) <= {0, 1, 2}
             assert len(person["box"]) == 4
+            # the one encoding of a missing joint (docs/conventions.md, Missing joints)
+            missing = joints[joints[:, 2] == 0]
+            assert (missing == [-1, -1, 0]).all()
+            n_missing += len(missing)
     assert max(counts) >= 3
+    assert n_missing > 0  # truncated people exist in 30 images, so the check above ran
+    # one writer of the format: the file is exactly what pascal_pose_json gives for the parsed pose
+    pose = json.loads((pascal_root / "pose" / f"{names[0]}.json").read_text())
+    width, height, people = parse_pascal_pose(pose, names[0])
+    assert pascal_pose_json(image=pose["image"], width=width, height=height, people=list(people)) == pose
+
+
+def test_every_kind_has_one_split_writer() -> None:
+    assert tuple(SPLIT_WRITERS) == KINDS
 
 
 def test_visible_joints_lie_on_their_own_parts_on_disk(lip_root: Path, pascal_root: Path) -> None:

@@ -53,8 +53,8 @@ _RENDERING_NAMES = {
 }
 
 __all__ = [
-    "DIFFICULTY", "GENERATOR_VERSION", "KINDS", "STYLES", "Sample", "Style", "SynthConfig", "SyntheticPerson", "difficulty_config",
-    "ensure_synthetic", "generate", "joint_part_ids", "read_manifest", "render_sample",
+    "DIFFICULTY", "GENERATOR_VERSION", "KINDS", "STYLES", "Sample", "Style", "SynthConfig", "SyntheticPerson",
+    "difficulty_config", "ensure_synthetic", "generate", "joint_part_ids", "read_manifest", "render_sample",
 ]
 
 

@@ -1,4 +1,5 @@
-"""Write synthetic samples in the real datasets' on-disk layouts (see CONTRACTS / the loaders).
+"""Write synthetic samples in the real datasets' on-disk layouts, which the loaders of
+:mod:`piltools.datasets` read (see their module docstrings and ``data/README.md``).
 
 * lip:    ``{split}_images/NAME.jpg``, ``{split}_segmentations/NAME.png`` (8-bit L, ids 0-19),
           ``lip_{split}_set.csv`` (LIP pose CSV via :func:`piltools.lipcsv.write_lip_csv`; v=1 occluded,
@@ -7,25 +8,30 @@
           (1-based), scale (person height / 200), joints 16 x [x, y] 1-based with [-1, -1] missing,
           joints_vis (1 annotated, 0 missing), head_box [x1, y1, x2, y2] 0-based). No parsing.
 * pascal: ``images/NAME.jpg``, ``segmentations/NAME.png`` (palette PNG, VOC palette, indices 0-6),
-          ``pose/NAME.json`` ({"image", "width", "height", "people": [{"box", "joints": 14 x [x, y, v]}]},
-          v 0 missing (written as [-1, -1, 0]), 1 visible, 2 occluded; 0-based), ``{split}_id.txt``.
+          ``pose/NAME.json`` written by :func:`piltools.datasets.pascal.pascal_pose_json` (14 joints
+          per person, [x, y, v] 0-based, missing = [-1, -1, 0]), ``{split}_id.txt``.
 
-Names are ``{split}_{index:06d}``, so train and val share the mpii/pascal image folders safely.
-Files are byte-identical across runs for the same arguments (fixed JPEG quality, deterministic PNG).
+Each kind has one split writer (:data:`SPLIT_WRITERS`); :func:`generate` renders the samples and
+hands them to it. Names are ``{split}_{index:06d}``, so train and val share the mpii/pascal image
+folders safely. Files are byte-identical across runs for the same arguments (fixed JPEG quality,
+deterministic PNG, coordinates rounded to 3 decimals).
 """
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image
 
+from piltools.datasets.pascal import pascal_pose_json
+from piltools.datasets.records import PersonAnnotation
+from piltools.lipcsv import LipRow, write_lip_csv
 from piltools.synthetic.config import SynthConfig, check_kind_split
 from piltools.synthetic.render import pascal_joints
 from piltools.synthetic.sample import Sample, render_sample
-from piltools.lipcsv import LipRow, write_lip_csv
 from piltools.viz import PASCAL_PALETTE
 
 MPII_SPLIT_NAMES = {"train": "train", "val": "valid"}
@@ -73,16 +79,63 @@ def mpii_entry(sample: Sample) -> dict:
 
 
 def pascal_pose(sample: Sample) -> dict:
-    """The per-image PASCAL pose JSON dict."""
+    """The per-image PASCAL pose JSON dict (coordinates rounded to 3 decimals)."""
     h, w = sample.pascal_parsing.shape
     people = []
     for person in sample.people:
         joints, occluded = pascal_joints(person.joints, person.occluded)
-        rows = []
-        for (x, y, valid), occ in zip(joints, occluded):
-            rows.append([_num(x), _num(y), 2 if occ else 1] if valid > 0 else [-1, -1, 0])
-        people.append({"box": [_num(v) for v in person.box], "joints": rows})
-    return {"image": f"{sample.name}.jpg", "width": int(w), "height": int(h), "people": people}
+        rounded = np.array([[_num(x), _num(y), valid] for x, y, valid in joints])
+        people.append(PersonAnnotation(joints=rounded, occluded=occluded,
+                                       box=np.array([_num(v) for v in person.box])))
+    return pascal_pose_json(image=f"{sample.name}.jpg", width=w, height=h, people=people)
+
+
+def write_lip_split(root: Path, split: str, samples: Iterable[Sample], quality: int) -> None:
+    """LIP: images, 8-bit parsing PNGs and the pose CSV of one split."""
+    img_dir, seg_dir = root / f"{split}_images", root / f"{split}_segmentations"
+    img_dir.mkdir(parents=True, exist_ok=True)
+    seg_dir.mkdir(parents=True, exist_ok=True)
+    rows: list[LipRow] = []
+    for sample in samples:
+        _write_jpeg(img_dir / f"{sample.name}.jpg", sample.image, quality)
+        _write_png_l(seg_dir / f"{sample.name}.png", sample.lip_parsing)
+        person = sample.people[0]
+        rows.append(LipRow(name=f"{sample.name}.jpg", joints=person.joints, occluded=person.occluded))
+    write_lip_csv(root / f"lip_{split}_set.csv", rows)
+
+
+def write_mpii_split(root: Path, split: str, samples: Iterable[Sample], quality: int) -> None:
+    """MPII: images and the per-person JSON of one split (no parsing)."""
+    img_dir = root / "images"
+    (root / "annot").mkdir(parents=True, exist_ok=True)
+    img_dir.mkdir(parents=True, exist_ok=True)
+    entries: list[dict] = []
+    for sample in samples:
+        _write_jpeg(img_dir / f"{sample.name}.jpg", sample.image, quality)
+        entries.append(mpii_entry(sample))
+    (root / "annot" / f"{MPII_SPLIT_NAMES[split]}.json").write_text(json.dumps(entries) + "\n")
+
+
+def write_pascal_split(root: Path, split: str, samples: Iterable[Sample], quality: int) -> None:
+    """PASCAL-Person-Part: images, palette part maps, one pose JSON per image and the id file."""
+    img_dir, seg_dir, pose_dir = root / "images", root / "segmentations", root / "pose"
+    for folder in (pose_dir, img_dir, seg_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+    names: list[str] = []
+    for sample in samples:
+        names.append(sample.name)
+        _write_jpeg(img_dir / f"{sample.name}.jpg", sample.image, quality)
+        _write_png_palette(seg_dir / f"{sample.name}.png", sample.pascal_parsing)
+        (pose_dir / f"{sample.name}.json").write_text(json.dumps(pascal_pose(sample)) + "\n")
+    (root / f"{split}_id.txt").write_text("".join(f"{name}\n" for name in names))
+
+
+# dataset kind -> writer of one split: (root, split, samples, JPEG quality) -> None
+SPLIT_WRITERS: dict[str, Callable[[Path, str, Iterable[Sample], int], None]] = {
+    "lip": write_lip_split,
+    "mpii": write_mpii_split,
+    "pascal": write_pascal_split,
+}
 
 
 def generate(kind: str, out: str | Path, n: int, seed: int, size: int = 128, split: str = "train",
@@ -109,38 +162,6 @@ def generate(kind: str, out: str | Path, n: int, seed: int, size: int = 128, spl
         raise ValueError(f"need n >= 0 and size >= 32, got n={n} size={size}")
     config = config or SynthConfig()
     root = Path(out)
-    if kind == "lip":
-        img_dir, seg_dir = root / f"{split}_images", root / f"{split}_segmentations"
-    elif kind == "mpii":
-        img_dir, seg_dir = root / "images", None
-        (root / "annot").mkdir(parents=True, exist_ok=True)
-    else:
-        img_dir, seg_dir = root / "images", root / "segmentations"
-        (root / "pose").mkdir(parents=True, exist_ok=True)
-    img_dir.mkdir(parents=True, exist_ok=True)
-    if seg_dir is not None:
-        seg_dir.mkdir(parents=True, exist_ok=True)
-
-    lip_rows: list[LipRow] = []
-    mpii_entries: list[dict] = []
-    names: list[str] = []
-    for index in range(n):
-        sample = render_sample(kind, seed, split, index, size, config)
-        names.append(sample.name)
-        _write_jpeg(img_dir / f"{sample.name}.jpg", sample.image, config.jpeg_quality)
-        if kind == "lip":
-            _write_png_l(seg_dir / f"{sample.name}.png", sample.lip_parsing)
-            person = sample.people[0]
-            lip_rows.append(LipRow(name=f"{sample.name}.jpg", joints=person.joints, occluded=person.occluded))
-        elif kind == "mpii":
-            mpii_entries.append(mpii_entry(sample))
-        else:
-            _write_png_palette(seg_dir / f"{sample.name}.png", sample.pascal_parsing)
-            (root / "pose" / f"{sample.name}.json").write_text(json.dumps(pascal_pose(sample)) + "\n")
-    if kind == "lip":
-        write_lip_csv(root / f"lip_{split}_set.csv", lip_rows)
-    elif kind == "mpii":
-        (root / "annot" / f"{MPII_SPLIT_NAMES[split]}.json").write_text(json.dumps(mpii_entries) + "\n")
-    else:
-        (root / f"{split}_id.txt").write_text("".join(f"{name}\n" for name in names))
+    samples = (render_sample(kind, seed, split, index, size, config) for index in range(n))
+    SPLIT_WRITERS[kind](root, split, samples, config.jpeg_quality)
     return root
