@@ -82,7 +82,7 @@ def test_lip_layout_csv_and_parsing_pngs(lip_root: Path) -> None:
             assert seg.mode == "L" and seg.size == image.size and max(image.size) == SIZE
             ids = np.unique(np.asarray(seg))
             assert ids.min() >= 0 and ids.max() <= 19
-    # the garments the issue requires appear across a modest sample
+    # the main garments and body parts appear across a modest sample
     seen = set()
     for png in (lip_root / "train_segmentations").glob("*.png"):
         seen |= set(np.unique(np.asarray(Image.open(png))).tolist())

@@ -253,7 +253,6 @@ class Skeleton3D:
         toe: (2, 3) toe tips (left, right).
         heel: (2, 3) heels (left, right).
         torso_box: (3, 4, 3) torso cross-section corners at shoulder, waist and hip level.
-        torso_rot: (3, 3) torso frame in world coordinates.
         neck_base: (3,) base of the neck.
     """
 
@@ -265,7 +264,6 @@ class Skeleton3D:
     toe: np.ndarray
     heel: np.ndarray
     torso_box: np.ndarray
-    torso_rot: np.ndarray
     neck_base: np.ndarray
 
 
@@ -335,5 +333,5 @@ def pose_skeleton(shape: BodyShape, pose: PoseAngles) -> Skeleton3D:
     return Skeleton3D(
         joints=w(joints), head_center=w(head_center), head_up=w(head_up), face_dir=w(face_dir),
         hand_end=w(hand_end), toe=w(toe), heel=w(heel), torso_box=w(box.reshape(-1, 3)).reshape(3, 4, 3),
-        torso_rot=world @ r_torso, neck_base=w(neck_base),
+        neck_base=w(neck_base),
     )
