@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from piltools.datasets.mpii import MISSING_XY
 from piltools.datasets.pascal import pascal_pose_json
 from piltools.datasets.records import PersonAnnotation
 from piltools.lipcsv import LipRow, write_lip_csv
@@ -66,7 +67,7 @@ def mpii_entry(sample: Sample) -> dict:
     """The MPII-JSON dict of a single-person sample (1-based joints/center, 0-based head_box)."""
     person = sample.people[0]
     valid = person.joints[:, 2] > 0
-    joints = [[_num(x + 1), _num(y + 1)] if v else [-1.0, -1.0]
+    joints = [[_num(x + 1), _num(y + 1)] if v else list(MISSING_XY)
               for (x, y, _), v in zip(person.joints, valid)]
     return {
         "image": f"{sample.name}.jpg",
