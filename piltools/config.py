@@ -311,7 +311,7 @@ class ExperimentConfig:
         if self.data.input_size % 32:
             raise ValueError(f"{self.name}: data.input_size must be a multiple of 32, got {self.data.input_size}")
         if self.data.synthetic is not None:
-            from piltools.datasets.synthetic.config import DIFFICULTY
+            from piltools.synthetic.config import DIFFICULTY
 
             if self.data.synthetic.difficulty not in DIFFICULTY:
                 raise ValueError(f"{self.name}: data.synthetic.difficulty must be one of {list(DIFFICULTY)}, "

@@ -214,7 +214,7 @@ def test_bench_step_is_one_training_step_of_the_experiment_recipe() -> None:
     )
     from piltools.experiments import get_experiment
     from piltools.losses import total_loss
-    from piltools.training.engine import build_model
+    from piltools.training.builders import build_model
 
     # the benchmark uses table2/hg-8s-1u-pil; the one-stack PIL row runs the same code, faster
     experiment = "table2/hg-1s-1u-pil"

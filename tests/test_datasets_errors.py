@@ -20,7 +20,9 @@ from piltools.datasets import (
     load_pascal,
 )
 from piltools.datasets.imageio import read_label_map
-from piltools.datasets.pascal import convert_original_pose_annotations
+from piltools.datasets.mpii import read_mpii_mat
+from piltools.datasets.pascal import MISSING_ROW, convert_original_pose_annotations, pascal_pose_json
+from piltools.datasets.records import PersonAnnotation
 from piltools.joints import NUM_JOINTS, NUM_PASCAL_JOINTS
 
 
@@ -184,3 +186,91 @@ def test_pascal_errors(tmp_path: Path) -> None:
 def test_pascal_converter_hook_explains_itself(tmp_path: Path) -> None:
     with pytest.raises(NotImplementedError, match=r"pose/NAME\.json"):
         convert_original_pose_annotations(tmp_path, tmp_path)
+
+
+def _truncate_half(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def test_verify_decodes_a_jpeg_truncated_to_half(tmp_path: Path) -> None:
+    root = _write_lip(tmp_path / "lip", ["a.jpg"])
+    noise = np.random.default_rng(0).integers(0, 256, (40, 30, 3), dtype=np.uint8)  # incompressible
+    Image.fromarray(noise).save(root / "val_images" / "a.jpg", quality=95)
+    _truncate_half(root / "val_images" / "a.jpg")
+    assert len(load_lip(root, "val")) == 1  # the header alone is intact
+    with pytest.raises(CorruptImageError, match=r"lip_val_set\.csv row 1 \(a\.jpg\): cannot decode image .*a\.jpg.*"
+                                                r"truncated"):
+        load_lip(root, "val", verify=True)
+    # PASCAL's verify decodes the same way (here the part map is the broken file)
+    root = _write_pascal(tmp_path / "pascal", _pascal_pose())
+    assert len(load_pascal(root, "val", verify=True)) == 1
+    big = Image.fromarray(noise[..., 0] % 7, mode="P")
+    big.putpalette([0, 0, 0, 128, 0, 0] * 128)
+    big.resize((50, 40)).save(root / "segmentations" / "p.png")
+    _truncate_half(root / "segmentations" / "p.png")
+    with pytest.raises(CorruptImageError, match=r"val_id\.txt line 1 \(p\): cannot decode label map .*p\.png"):
+        load_pascal(root, "val", verify=True)
+
+
+def test_mpii_json_missing_is_exactly_minus_one_with_vis_zero(tmp_path: Path) -> None:
+    entry = _mpii_entry()
+    entry["joints"][0] = [-3, 12]  # annotated just outside the left edge (1-based)
+    entry["joints"][1] = [-1, -1]
+    entry["joints_vis"][1] = 0
+    joints = load_mpii(_write_mpii(tmp_path / "ok", [entry]), "valid")[0].joints
+    assert joints[0].tolist() == [-4.0, 11.0, 1.0]  # kept, 1-based -> 0-based
+    assert joints[1, 2] == 0 and np.isnan(joints[1, :2]).all()
+    assert int((joints[:, 2] == 0).sum()) == 1
+    bad = _mpii_entry()
+    bad["joints"][2] = [5, 5]
+    bad["joints_vis"][2] = 0
+    root = _write_mpii(tmp_path / "vis0", [bad])
+    with pytest.raises(MalformedAnnotationError, match=r"valid\.json entry 0: joint 2 has joints_vis 0 but is "
+                                                       r"\[5, 5\]; a missing joint must be exactly \[-1\.0, -1\.0\]"):
+        load_mpii(root, "valid")
+    bad = _mpii_entry()
+    bad["joints_vis"][3] = 2
+    with pytest.raises(MalformedAnnotationError, match=r"entry 0: joints_vis is .*expected 16 values 0 \(missing\)"):
+        load_mpii(_write_mpii(tmp_path / "vis2", [bad]), "valid")
+
+
+def test_mpii_mat_that_is_not_the_single_person_release(tmp_path: Path) -> None:
+    scipy_io = pytest.importorskip("scipy.io")
+    multi = tmp_path / "annolist_test_multi.mat"
+    scipy_io.savemat(multi, {"annolist_test_multi": {"image": {"name": "a.jpg"}}})
+    with pytest.raises(MalformedAnnotationError,
+                       match=r"annolist_test_multi\.mat holds the variables \['annolist_test_multi'\]; expected "
+                             r"the single-person MPII release .*RELEASE with field annolist"):
+        read_mpii_mat(multi)
+    other = tmp_path / "release.mat"
+    scipy_io.savemat(other, {"RELEASE": {"version": "12", "img_train": [1, 0]}})
+    with pytest.raises(MalformedAnnotationError, match=r"release\.mat: RELEASE is .* with fields "
+                                                       r"\['version', 'img_train'\]; expected"):
+        read_mpii_mat(other)
+    not_mat = tmp_path / "notes.mat"
+    not_mat.write_text("hello")
+    with pytest.raises(MalformedAnnotationError, match=r"cannot read MPII \.mat .*notes\.mat.*expected the single"):
+        read_mpii_mat(not_mat)
+
+
+def test_pascal_missing_joint_is_exactly_minus_one_row(tmp_path: Path) -> None:
+    joints = np.full((NUM_PASCAL_JOINTS, 3), [10.0, 12.0, 1.0])
+    joints[3] = [np.nan, np.nan, 0.0]
+    joints[4] = [-2.5, 7.0, 1.0]  # annotated just outside the image: kept
+    occluded = np.zeros(NUM_PASCAL_JOINTS, dtype=bool)
+    occluded[5] = True
+    person = PersonAnnotation(joints=joints, occluded=occluded, box=np.array([1.0, 2.0, 30.0, 35.0]))
+    pose = pascal_pose_json(image="p.jpg", width=50, height=40, people=[person])
+    rows = pose["people"][0]["joints"]
+    assert rows[3] == [-1, -1, 0] and list(MISSING_ROW) == [-1, -1, 0]
+    assert rows[4] == [-2.5, 7.0, 1] and rows[5] == [10.0, 12.0, 2]
+    record = load_pascal(_write_pascal(tmp_path / "ok", pose), "val")[0]
+    back = record.people[0]
+    assert np.isnan(back.joints[3, :2]).all() and back.joints[3, 2] == 0
+    np.testing.assert_array_equal(np.delete(back.joints, 3, axis=0), np.delete(joints, 3, axis=0))
+    np.testing.assert_array_equal(back.occluded, occluded)
+    pose["people"][0]["joints"][3] = [0, 0, 0]  # the other encoding some tools write
+    with pytest.raises(MalformedAnnotationError, match=r"p\.json people\[0\]: joint 3 is \[0, 0, 0\]; a missing "
+                                                       r"joint must be exactly \[-1, -1, 0\]"):
+        load_pascal(_write_pascal(tmp_path / "zero", pose), "val")

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from piltools.datasets import PoseDataset, load_lip, load_mpii, load_pascal
+from piltools.datasets import CorruptImageError, PoseDataset, load_lip, load_mpii, load_pascal
 from piltools.datasets.imageio import read_label_map, read_rgb_image
 from piltools.datasets.transforms import denormalize
 from piltools.joints import (
@@ -177,3 +177,34 @@ def test_pascal_part_maps_are_indices(realdata: Path, tmp_path: Path) -> None:
     assert seen == set(range(NUM_PASCAL_PARTS))  # all 7 ids occur across the 4 maps
     with pytest.raises(FileNotFoundError, match="pose annotation"):
         load_pascal(root, "val")  # pose files are required by default
+
+
+@pytest.mark.realdata
+def test_lip_verify_decodes_and_refuses_a_truncated_real_jpeg(realdata: Path, tmp_path: Path) -> None:
+    root = _lip_root(realdata, tmp_path)
+    image = root / "val_images" / LIP_VAL_NAME
+    data = image.read_bytes()
+    image.unlink()  # the symlink into the read-only real-data folder
+    image.write_bytes(data[: len(data) // 2])
+    # the header is intact, so the cheap load still accepts the row ...
+    assert [r.name for r in load_lip(root, "val")] == [LIP_VAL_NAME]
+    # ... and verify=True decodes every pixel and names the CSV row and the file
+    expected = rf"lip_val_set\.csv row 1 \({LIP_VAL_NAME}\): cannot decode image .*{LIP_VAL_NAME}.*truncated"
+    with pytest.raises(CorruptImageError, match=expected):
+        load_lip(root, "val", verify=True)
+
+
+@pytest.mark.realdata
+def test_mpii_json_keeps_annotated_joints_at_negative_coordinates(realdata: Path, tmp_path: Path) -> None:
+    root = _mpii_root(realdata, tmp_path)
+    entries = json.loads((root / "annot" / "valid.json").read_text())
+    first = entries[0]
+    assert all(v == 1 for v in first["joints_vis"])  # 005808361.jpg: every joint annotated
+    # move the right ankle just past the left image edge, as real MPII has at the borders
+    first["joints"][J["r_ankle"]] = [-3.0, first["joints"][J["r_ankle"]][1]]
+    (root / "annot" / "valid.json").write_text(json.dumps(entries))
+    records = load_mpii(root, "valid")
+    ankle = records[0].joints[J["r_ankle"]]
+    assert ankle[2] == 1 and ankle[0] == -4.0  # kept, 1-based -3 -> 0-based -4
+    # the real [-1, -1] / vis 0 rows stay the only missing joints
+    assert sorted(int((r.joints[:, 2] == 0).sum()) for r in records) == [0, 0, 0, 2, 2]

@@ -1,6 +1,6 @@
 """After any augmentation, each visible joint still lies on a parsing pixel of its own body part.
 
-Relies on the synthetic generator's guarantee (piltools.datasets.synthetic.render):
+Relies on the synthetic generator's guarantee (piltools.synthetic.render):
 a joint written as visible lies on a pixel whose parsing id
 ``joint_part_ids(kind)[joint]`` allows (e.g. a left wrist on Left-arm or Glove).
 An affine resampling keeps it up to a 1-pixel neighbourhood. A flip renames the
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-synthetic = pytest.importorskip("piltools.datasets.synthetic")
+synthetic = pytest.importorskip("piltools.synthetic")
 
 from piltools.datasets import MultiPersonDataset, PoseDataset, load_lip, load_pascal  # noqa: E402
 from piltools.joints import NUM_PASCAL_PARTS  # noqa: E402

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -9,8 +11,12 @@ import pytest
 from PIL import Image
 
 from piltools.__main__ import main as cli_main
-from piltools.datasets.synthetic import (
+from piltools.datasets.pascal import parse_pascal_pose, pascal_pose_json
+from piltools.joints import J, NUM_JOINTS, NUM_PASCAL_JOINTS, P, PASCAL_JOINT_FROM_MPII
+from piltools.lipcsv import read_lip_csv
+from piltools.synthetic import (
     GENERATOR_VERSION,
+    KINDS,
     SynthConfig,
     difficulty_config,
     ensure_synthetic,
@@ -19,8 +25,7 @@ from piltools.datasets.synthetic import (
     read_manifest,
     render_sample,
 )
-from piltools.joints import J, NUM_JOINTS, NUM_PASCAL_JOINTS, P, PASCAL_JOINT_FROM_MPII
-from piltools.lipcsv import read_lip_csv
+from piltools.synthetic.writers import SPLIT_WRITERS
 
 SIZE = 96
 
@@ -77,7 +82,7 @@ def test_lip_layout_csv_and_parsing_pngs(lip_root: Path) -> None:
             assert seg.mode == "L" and seg.size == image.size and max(image.size) == SIZE
             ids = np.unique(np.asarray(seg))
             assert ids.min() >= 0 and ids.max() <= 19
-    # the garments the issue requires appear across a modest sample
+    # the main garments and body parts appear across a modest sample
     seen = set()
     for png in (lip_root / "train_segmentations").glob("*.png"):
         seen |= set(np.unique(np.asarray(Image.open(png))).tolist())
@@ -108,6 +113,7 @@ def test_pascal_layout(pascal_root: Path) -> None:
     names = (pascal_root / "val_id.txt").read_text().split()
     assert len(names) == 30
     counts = []
+    n_missing = 0
     for name in names:
         seg = Image.open(pascal_root / "segmentations" / f"{name}.png")
         assert seg.mode == "P"
@@ -120,7 +126,20 @@ def test_pascal_layout(pascal_root: Path) -> None:
             joints = np.asarray(person["joints"])
             assert joints.shape == (NUM_PASCAL_JOINTS, 3) and set(joints[:, 2].tolist()) <= {0, 1, 2}
             assert len(person["box"]) == 4
+            # the one encoding of a missing joint (docs/conventions.md, Missing joints)
+            missing = joints[joints[:, 2] == 0]
+            assert (missing == [-1, -1, 0]).all()
+            n_missing += len(missing)
     assert max(counts) >= 3
+    assert n_missing > 0  # truncated people exist in 30 images, so the check above ran
+    # one writer of the format: the file is exactly what pascal_pose_json gives for the parsed pose
+    pose = json.loads((pascal_root / "pose" / f"{names[0]}.json").read_text())
+    width, height, people = parse_pascal_pose(pose, names[0])
+    assert pascal_pose_json(image=pose["image"], width=width, height=height, people=list(people)) == pose
+
+
+def test_every_kind_has_one_split_writer() -> None:
+    assert tuple(SPLIT_WRITERS) == KINDS
 
 
 def test_visible_joints_lie_on_their_own_parts_on_disk(lip_root: Path, pascal_root: Path) -> None:
@@ -226,8 +245,8 @@ def test_cli_writes_a_dataset(tmp_path: Path) -> None:
 
 def test_difficulty_levels_named_in_configs() -> None:
     from piltools.config import SyntheticConfig
-    from piltools.datasets.synthetic import DIFFICULTY
     from piltools.experiments import get_experiment, with_changes
+    from piltools.synthetic import DIFFICULTY
 
     assert difficulty_config("default") == SynthConfig()
     assert list(DIFFICULTY)[-1] == "default" and len(set(DIFFICULTY.values())) == len(DIFFICULTY)
@@ -237,3 +256,28 @@ def test_difficulty_levels_named_in_configs() -> None:
     assert cfg.data.synthetic.difficulty == "default"
     with pytest.raises(ValueError, match="data.synthetic.difficulty"):
         with_changes(cfg, data={"synthetic": SyntheticConfig(n_train=4, n_val=2, size=64, difficulty="brutal")})
+
+
+def test_config_validation_does_not_load_the_renderer() -> None:
+    """Checking a config with synthetic data reads DIFFICULTY but must not import the renderer."""
+    code = (
+        "import sys\n"
+        "from piltools.experiments import get_experiment\n"
+        "cfg = get_experiment('table2/hg-1s-1u', 'smoke')\n"
+        "assert cfg.data.synthetic is not None\n"
+        "cfg.validate()\n"
+        "import piltools.synthetic\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('piltools.synthetic.'))\n"
+        "print(','.join(loaded))\n"
+    )
+    repo = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, check=True)
+    loaded = out.stdout.strip().split(",")
+    # only the numbers module: no render, sample, writers, scene, appearance, body, ensure, gallery
+    assert loaded == ["piltools.synthetic.config"], out.stdout
+    # the rendering names still resolve through the package
+    import piltools.synthetic as synthetic
+
+    assert synthetic.generate.__module__ == "piltools.synthetic.writers"
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        getattr(synthetic, "nope")

@@ -1,7 +1,7 @@
 """Data pipeline throughput: samples/s of load + augment + targets (``python -m piltools bench data``).
 
 A LIP-layout dataset is written to a temporary folder (the synthetic generator
-``piltools.datasets.synthetic.generate`` when it is available, otherwise plain
+``piltools.synthetic.generate`` when it is available, otherwise plain
 random images with box-shaped parsing maps and random joints: JPEG/PNG decoding,
 warping and target costs are what is measured, not the image content), then
 read back through :func:`piltools.datasets.load_lip` and :class:`PoseDataset`
@@ -68,7 +68,7 @@ def write_random_lip(root: Path, *, n: int, size: int, seed: int) -> Path:
 def make_lip_data(root: Path, *, n: int, size: int, seed: int = 0) -> tuple[Path, str]:
     """A LIP-layout val split of ``n`` samples under ``root``; returns (root, how it was made)."""
     try:
-        from piltools.datasets.synthetic import generate
+        from piltools.synthetic import generate
     except ImportError:
         return write_random_lip(root, n=n, size=size, seed=seed), "random images (no synthetic generator)"
     generate("lip", root, n, seed, size, split="val")

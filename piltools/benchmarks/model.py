@@ -49,7 +49,7 @@ from piltools.experiments import get_experiment, with_changes
 from piltools.losses import total_loss
 from piltools.models import AdaptiveConv, depthwise_conv_grouped, depthwise_conv_loop
 from piltools.runs import machine_info
-from piltools.training.engine import build_model, make_optimizer
+from piltools.training.builders import build_model, make_optimizer
 
 CSV_COLUMNS = ("timestamp", "machine", "benchmark", "setting", "value", "unit", "note")
 BASELINE_EXPERIMENT = "table2/hg-8s-1u"  # HG-8s-1u

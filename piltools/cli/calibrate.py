@@ -8,7 +8,7 @@ import sys
 
 import pandas as pd
 
-from piltools.datasets.synthetic.config import DIFFICULTY
+from piltools.synthetic.config import DIFFICULTY
 from piltools.experiments import SCALE_NAMES
 from piltools.reports import PCK_COLUMNS
 from piltools.runs import resolve_path

@@ -23,7 +23,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from piltools.datasets.synthetic import difficulty_config
+    from piltools.synthetic import difficulty_config
 
     try:
         config = difficulty_config(args.difficulty)
@@ -31,13 +31,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"piltools synth: {exc}", file=sys.stderr)
         return 2
     if args.kind == "gallery":
-        from piltools.datasets.synthetic.gallery import make_gallery
+        from piltools.synthetic.gallery import make_gallery
 
         out = make_gallery(args.out or "results/figures/synthetic_gallery.png", seed=args.seed, size=args.size,
                            config=config)
         print(f"wrote {out}")
         return 0
-    from piltools.datasets.synthetic import generate
+    from piltools.synthetic import generate
 
     start = time.perf_counter()
     out = generate(args.kind, args.out or f"data/synthetic/{args.kind}", args.n, args.seed, args.size, args.split,

@@ -77,7 +77,7 @@ def build_dataset(
         multi_person: multi-person kinds only: whole images with all people (True) or one sample per person.
         offset_radius: multi-person samples: radius (input px) around a joint where offsets are supervised.
         mat_path: MPII only: the official annotation .mat for head boxes.
-        verify: LIP/PASCAL: check every file's header at load time.
+        verify: LIP/PASCAL: decode every image and label map in full at load time.
 
     Raises:
         InputError: an unknown kind (the message names the known ones).

@@ -27,12 +27,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from piltools.datasets.errors import (
+    CorruptImageError,
     DatasetError,
     DatasetNotFoundError,
     MalformedAnnotationError,
     SizeMismatchError,
 )
-from piltools.datasets.imageio import image_size
+from piltools.datasets.imageio import read_label_map, read_rgb_image
 from piltools.datasets.records import PoseRecord
 from piltools.joints import NUM_JOINTS
 from piltools.lipcsv import read_lip_csv
@@ -54,6 +55,18 @@ def _first_existing(candidates: list[Path]) -> Path | None:
         if path.exists():
             return path
     return None
+
+
+def _verify_pair(source: str, image_path: Path, parsing_path: Path | None) -> None:
+    """Decode an image and its parsing map in full; raise unless both decode and sizes agree."""
+    try:
+        hw = read_rgb_image(image_path).shape[:2]
+        parsing_hw = read_label_map(parsing_path).shape if parsing_path is not None else hw
+    except CorruptImageError as err:
+        raise CorruptImageError(f"{source}: {err}") from err
+    if parsing_hw != hw:
+        raise SizeMismatchError(f"{source}: parsing map {parsing_path} is {parsing_hw} (H, W) but image "
+                                f"{image_path} is {hw}")
 
 
 def lip_paths(root: str | Path, split: str) -> tuple[Path, Path | None, Path]:
@@ -108,8 +121,8 @@ def load_lip(
         split: ``"train"`` or ``"val"``.
         require_parsing: raise when the segmentations folder or a row's PNG is missing;
             with False, rows without a PNG get ``parsing_path=None`` (pose-only use).
-        verify: also open every image and parsing header (slower) and check that they
-            decode and have the same size.
+        verify: also decode every image and parsing map in full (slow: reads every pixel)
+            and check that they decode (a truncated JPEG fails) and have the same size.
 
     Raises:
         DatasetNotFoundError: missing root, folder, CSV, image or parsing PNG (file and row named).
@@ -143,11 +156,7 @@ def load_lip(
                     raise DatasetNotFoundError(f"{source}: parsing map {parsing_path} not found")
                 parsing_path = None
         if verify:
-            hw = image_size(image_path)
-            if parsing_path is not None and image_size(parsing_path) != hw:
-                raise SizeMismatchError(f"{source}: parsing map {parsing_path} is "
-                                        f"{image_size(parsing_path)} (H, W) but image {image_path} "
-                                        f"is {hw}")
+            _verify_pair(source, image_path, parsing_path)
         records.append(PoseRecord(
             name=name, image_path=image_path, parsing_path=parsing_path,
             joints=row.joints.astype(float), occluded=row.occluded.astype(bool), source=source,

@@ -10,10 +10,13 @@ as an alias of ``valid``)::
 One JSON entry per person: ``image`` (file name), ``center`` [x, y], ``scale``
 (box side / 200), ``joints`` 16 x [x, y], ``joints_vis`` 16 x {0, 1}. These
 coordinates are 1-based (MATLAB); the loader subtracts 1 from joints and centre.
-A joint is missing when ``joints_vis`` is 0 or its coordinates are [-1, -1]
-(or any negative value, which no annotated MPII joint has in 1-based pixels).
-``joints_vis`` in this JSON means "annotated", not "visible", so ``occluded``
-is all False. Joints are in MPII order (:data:`piltools.joints.JOINT_NAMES`).
+A missing joint is exactly ``[-1, -1]`` with ``joints_vis`` 0 (see
+``docs/conventions.md``, Missing joints); any other row with ``joints_vis`` 0 is
+refused. A joint with ``joints_vis`` 1 is annotated whatever its coordinates:
+real MPII has annotated joints just outside the image, at negative coordinates,
+and they are kept (as the ``.mat`` reader keeps them). ``joints_vis`` in this
+JSON means "annotated", not "visible", so ``occluded`` is all False. Joints
+are in MPII order (:data:`piltools.joints.JOINT_NAMES`).
 
 Head boxes (for PCKh) come from an optional per-entry ``head_box`` [x1, y1, x2,
 y2] (0-based, a piltools extension the synthetic generator writes) or from the
@@ -36,6 +39,8 @@ from piltools.joints import NUM_JOINTS
 MPII_URL = "http://human-pose.mpi-inf.mpg.de/"
 MPII_SPLITS = ("train", "valid")
 _SPLIT_ALIASES = {"val": "valid"}
+# a missing joint in the JSON: these 1-based coordinates with joints_vis 0
+MISSING_XY = (-1.0, -1.0)
 # Largest mean distance (px) between a JSON person's joints and a .mat person's joints
 # for the two to be the same annotation.
 MAT_MATCH_TOLERANCE_PX = 2.0
@@ -90,7 +95,19 @@ def parse_mpii_entry(entry: Any, where: str) -> tuple[str, np.ndarray, float, np
     if xy.shape != (NUM_JOINTS, 2) or vis.shape != (NUM_JOINTS,):
         raise MalformedAnnotationError(f"{where}: joints shape {xy.shape} / joints_vis shape {vis.shape}; "
                                        f"expected ({NUM_JOINTS}, 2) and ({NUM_JOINTS},)")
-    valid = (vis > 0) & (xy >= 0).all(axis=1) & np.isfinite(xy).all(axis=1)
+    if not np.isin(vis, (0, 1)).all():
+        raise MalformedAnnotationError(f"{where}: joints_vis is {entry['joints_vis']!r}; expected "
+                                       f"{NUM_JOINTS} values 0 (missing) or 1 (annotated)")
+    valid = vis > 0
+    bad = np.flatnonzero(valid & ~np.isfinite(xy).all(axis=1))
+    if bad.size:
+        raise MalformedAnnotationError(f"{where}: annotated joint {int(bad[0])} is "
+                                       f"{entry['joints'][int(bad[0])]!r}; expected finite x, y")
+    bad = np.flatnonzero(~valid & (xy != MISSING_XY).any(axis=1))
+    if bad.size:
+        raise MalformedAnnotationError(f"{where}: joint {int(bad[0])} has joints_vis 0 but is "
+                                       f"{entry['joints'][int(bad[0])]!r}; a missing joint must be exactly "
+                                       f"{list(MISSING_XY)} with joints_vis 0")
     joints = np.full((NUM_JOINTS, 3), np.nan)
     joints[:, 2] = valid.astype(np.float64)
     joints[valid, :2] = xy[valid] - 1.0  # 1-based -> 0-based
@@ -172,12 +189,23 @@ def read_mpii_mat(path: str | Path) -> list[MpiiMatPerson]:
     if not path.is_file():
         raise DatasetNotFoundError(f"MPII annotation .mat not found: {path}; the official file is "
                                    f"published at {MPII_URL}")
+    expected = ("expected the single-person MPII release (mpii_human_pose_v1_u12_1.mat): a struct "
+                "RELEASE with field annolist")
     try:
         mat = scipy.io.loadmat(str(path), struct_as_record=False, squeeze_me=True)
-    except (ValueError, OSError, TypeError) as err:
-        raise MalformedAnnotationError(f"cannot read MPII .mat {path}: {err}") from err
-    if "RELEASE" not in mat or not _has(mat["RELEASE"], "annolist"):
-        raise MalformedAnnotationError(f"{path}: expected a struct RELEASE with field annolist")
+    except NotImplementedError as err:  # scipy's answer to a MATLAB v7.3 (HDF5) file
+        raise MalformedAnnotationError(f"{path} is a MATLAB v7.3 (HDF5) file; {expected} "
+                                       f"(MATLAB v5 format)") from err
+    except (scipy.io.matlab.MatReadError, ValueError, OSError, TypeError) as err:
+        raise MalformedAnnotationError(f"cannot read MPII .mat {path}: {err}; {expected}") from err
+    variables = sorted(k for k in mat if not k.startswith("__"))
+    if "RELEASE" not in mat:
+        raise MalformedAnnotationError(f"{path} holds the variables {variables}; {expected} (a "
+                                       f"multi-person file such as annolist_test_multi is not read)")
+    if not _has(mat["RELEASE"], "annolist"):
+        fields = list(getattr(mat["RELEASE"], "_fieldnames", ()))
+        raise MalformedAnnotationError(f"{path}: RELEASE is {type(mat['RELEASE']).__name__} with fields "
+                                       f"{fields}; {expected}")
     people: list[MpiiMatPerson] = []
     for img_index, anno in enumerate(_as_list(mat["RELEASE"].annolist)):
         if not _has(anno, "image") or not _has(anno.image, "name"):

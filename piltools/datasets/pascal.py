@@ -19,9 +19,12 @@ original files) must produce::
      "people": [{"box": [x1, y1, x2, y2],
                  "joints": [[x, y, v], ... 14 rows ...]}, ...]}
 
-Coordinates are 0-based pixels; ``v`` is 0 missing (x, y ignored), 1 visible,
-2 occluded. The 14 joints are MPII's order without pelvis and thorax
-(:data:`piltools.joints.PASCAL_JOINT_NAMES`). PASCAL-Person-Part part maps are
+Coordinates are 0-based pixels; ``v`` is 1 visible, 2 occluded, 0 missing. A
+missing joint is written exactly ``[-1, -1, 0]`` (:data:`MISSING_ROW`, the same
+``-1`` marker as MPII's JSON; see ``docs/conventions.md``, Missing joints), and
+the loader refuses any other row with ``v = 0``. Annotated joints may lie just
+outside the image (negative coordinates are kept). The 14 joints are MPII's
+order without pelvis and thorax (:data:`piltools.joints.PASCAL_JOINT_NAMES`). PASCAL-Person-Part part maps are
 published at http://roozbehm.info/pascal-parts/pascal-parts.html (the part
 merging of Chen et al. 2014/2016); the images come from PASCAL VOC 2010.
 
@@ -40,12 +43,13 @@ from typing import Any
 import numpy as np
 
 from piltools.datasets.errors import (
+    CorruptImageError,
     DatasetError,
     DatasetNotFoundError,
     MalformedAnnotationError,
     SizeMismatchError,
 )
-from piltools.datasets.imageio import image_size
+from piltools.datasets.imageio import image_size, read_label_map, read_rgb_image
 from piltools.datasets.records import PIXELS_PER_SCALE, PersonAnnotation, PoseRecord, missing_joints
 from piltools.joints import NUM_PASCAL_JOINTS
 
@@ -53,6 +57,8 @@ PASCAL_URL = "http://roozbehm.info/pascal-parts/pascal-parts.html"
 PASCAL_SPLITS = ("train", "val")
 # joint flag values in the pose JSON
 V_MISSING, V_VISIBLE, V_OCCLUDED = 0, 1, 2
+# the one encoding of a missing joint in the pose JSON
+MISSING_ROW = (-1, -1, V_MISSING)
 
 
 def _layout_help(root: Path, split: str) -> str:
@@ -103,6 +109,11 @@ def parse_pascal_pose(data: Any, where: str) -> tuple[int, int, tuple[PersonAnno
             raise MalformedAnnotationError(f"{pwhere}: joint flags {flags.tolist()}; expected 0 "
                                            f"(missing), 1 (visible) or 2 (occluded)")
         valid = flags != V_MISSING
+        bad_missing = np.flatnonzero(~valid & ((raw[:, 0] != MISSING_ROW[0]) | (raw[:, 1] != MISSING_ROW[1])))
+        if bad_missing.size:
+            k = int(bad_missing[0])
+            raise MalformedAnnotationError(f"{pwhere}: joint {k} is {person['joints'][k]!r}; a missing joint "
+                                           f"must be exactly {list(MISSING_ROW)}")
         if not np.isfinite(raw[valid, :2]).all():
             raise MalformedAnnotationError(f"{pwhere}: a joint with v != 0 has a non-finite coordinate")
         joints = missing_joints(NUM_PASCAL_JOINTS)
@@ -125,8 +136,8 @@ def load_pascal(
         split: ``"train"`` or ``"val"``.
         require_pose: raise when an image has no pose JSON; with False such images get
             no people (parsing-only use, e.g. the real part maps without pose files).
-        verify: also open every image and part map header and check that they decode
-            and have the size the pose JSON states.
+        verify: also decode every image and part map in full (slow: reads every pixel) and
+            check that they decode (a truncated JPEG fails) and have the size the pose JSON states.
 
     Raises:
         DatasetNotFoundError, MalformedAnnotationError, SizeMismatchError, CorruptImageError.
@@ -168,15 +179,21 @@ def load_pascal(
         elif require_pose:
             raise DatasetNotFoundError(f"{source}: pose annotation {pose_path} not found (pass "
                                        f"require_pose=False to load part maps only)")
-        if verify or size is None:
-            hw = image_size(image_path)
+        if verify:
+            try:
+                hw = read_rgb_image(image_path).shape[:2]
+                seg_hw = read_label_map(seg_path).shape
+            except CorruptImageError as err:
+                raise CorruptImageError(f"{source}: {err}") from err
             if size is not None and hw != size:
                 raise SizeMismatchError(f"{pose_path} says (H, W) = {size} but image {image_path} "
                                         f"is {hw}")
+            if seg_hw != hw:
+                raise SizeMismatchError(f"{source}: part map {seg_path} is {seg_hw} (H, W) but image "
+                                        f"{image_path} is {hw}")
             size = hw
-        if verify and image_size(seg_path) != size:
-            raise SizeMismatchError(f"{source}: part map {seg_path} is {image_size(seg_path)} (H, W) "
-                                    f"but image {image_path} is {size}")
+        elif size is None:
+            size = image_size(image_path)
         height, width = size
         records.append(PoseRecord(
             name=f"{name}.jpg", image_path=image_path, parsing_path=seg_path,
@@ -218,7 +235,8 @@ def pascal_pose_json(*, image: str, width: int, height: int,
         image: image file name.
         width: image width in pixels.
         height: image height in pixels.
-        people: persons with (14, 3) joints x, y, valid and (14,) occluded flags.
+        people: persons with (14, 3) joints x, y, valid and (14,) occluded flags; a joint with
+            valid 0 is written as :data:`MISSING_ROW` ``[-1, -1, 0]``.
     """
     out_people = []
     for person in people:
@@ -227,7 +245,7 @@ def pascal_pose_json(*, image: str, width: int, height: int,
             if valid > 0:
                 rows.append([float(x), float(y), V_OCCLUDED if occ else V_VISIBLE])
             else:
-                rows.append([0.0, 0.0, V_MISSING])
+                rows.append(list(MISSING_ROW))
         out_people.append({"box": [float(v) for v in person.box], "joints": rows})
     return {"image": image, "width": int(width), "height": int(height), "people": out_people}
 

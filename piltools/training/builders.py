@@ -20,7 +20,7 @@ from torch.utils.data.distributed import DistributedSampler
 from piltools.config import ExperimentConfig
 from piltools.datasets import build_dataset
 from piltools.datasets.specs import get_spec
-from piltools.datasets.synthetic import difficulty_config, ensure_synthetic
+from piltools.synthetic import difficulty_config, ensure_synthetic
 from piltools.models import create_model
 from piltools.runs import resolve_path
 from piltools.training import distributed as D

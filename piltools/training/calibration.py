@@ -4,7 +4,7 @@ The project's rule: the embedded data is made neither too easy nor too hard for
 the training budget of a scale by looking at a pose-only baseline (default
 ``table2/hg-1s-1u``), never at a PIL model. :func:`calibration_config` trains
 that baseline at a scale on each named difficulty level of the generator
-(:data:`piltools.datasets.synthetic.DIFFICULTY`, hardest first);
+(:data:`piltools.synthetic.DIFFICULTY`, hardest first);
 :func:`calibration_frame` tabulates the runs and :func:`plot_calibration`
 draws their validation curves. ``python -m piltools calibrate`` writes
 ``results/calibration.csv`` and ``results/figures/calibration.png``.

@@ -5,7 +5,7 @@ Two separate concerns:
 * :class:`SynthConfig` holds every DIFFICULTY knob (how hard a sample is for a
   pose estimator: pose spread, views, occluders, clutter, truncation, blur,
   noise, lighting). One instance is shared by the three dataset kinds; its
-  defaults are the project's calibrated difficulty (calibrated by the lead on a
+  defaults are the project's calibrated difficulty (calibrated on a
   pose-only baseline, never on a PIL model).
 * :class:`Style` holds the APPEARANCE distribution of one dataset kind
   (palettes, garments, background family, body proportions, framing). The MPII
@@ -18,10 +18,10 @@ datasets (``ensure_synthetic``) compare it and regenerate.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
-GENERATOR_VERSION = "1.1.0"  # 1.1.0: calibrated SynthConfig defaults (issue 3); 1.0.0 = level "hard"
+GENERATOR_VERSION = "1.1.0"  # 1.1.0: SynthConfig defaults = the calibrated level "default"; 1.0.0: level "hard"
 
 KINDS = ("lip", "mpii", "pascal")
 SPLITS = ("train", "val")
@@ -222,7 +222,6 @@ class Style:
     girth: tuple[float, float] = (0.85, 1.2)
     fill: tuple[float, float] = (0.75, 0.95)
     aspect: tuple[float, float] = (0.55, 1.0)
-    extra: dict[str, float] = field(default_factory=dict)
 
 
 STYLES: dict[str, Style] = {

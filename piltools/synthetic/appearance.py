@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from piltools.datasets.synthetic.config import Style
+from piltools.synthetic.config import Style
 from piltools.joints import P
 
 PATTERN_SOLID, PATTERN_STRIPES, PATTERN_CHECKS, PATTERN_NOISE = 0, 1, 2, 3

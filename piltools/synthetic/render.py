@@ -29,8 +29,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from piltools.datasets.synthetic.appearance import MaterialTable, Outfit
-from piltools.datasets.synthetic.body import BodyShape, Skeleton3D
+from piltools.synthetic.appearance import MaterialTable, Outfit
+from piltools.synthetic.body import BodyShape, Skeleton3D
 from piltools.joints import J, NUM_JOINTS, P, PASCAL_JOINT_FROM_MPII, PASCAL_PART_LABELS
 
 SHIFT = 4  # cv2 fractional bits
@@ -312,8 +312,8 @@ def draw_person(canvas: Canvas, person: int, skel: Skeleton3D, shape: BodyShape,
             head_calls.append(("capsule", face_c - up2 * 0.42 * head_b - side2 * 0.15 * head_a * fz,
                                face_c - up2 * 0.42 * head_b + side2 * 0.15 * head_a * fz, 0.5, 0.5,
                                op(h, P["face"], PP["head"], outfit.eye, 1.3)))
-        else:
-            fdir = _unit(fd2, side2)
+        else:  # |fz| <= 0.35 here, so the face direction's in-plane length sqrt(1 - fz^2) is >= 0.93
+            fdir = fd2 / float(np.hypot(*fd2))
             head_calls.append(("circle", eye_c + fdir * 0.45 * head_a, eye_r, eye_op))
             head_calls.append(("circle", hc + fdir * 0.95 * head_a, max(0.7, 0.18 * head_a), face_op))
     if outfit.hat:
@@ -435,7 +435,7 @@ def joint_visibility(canvas: Canvas, person: int, rendered: RenderedPerson) -> t
         joints[j] = (x, y, 1.0)
         op = int(canvas.ops[int(round(y)), int(round(x))])
         seg = int(owner[op]) - 1 - person * NUM_SEGMENTS
-        visible = 0 <= seg < NUM_SEGMENTS and seg in JOINT_SEGMENTS[j] and int(lip[op]) in LIP_ALLOWED[j]
+        visible = seg in JOINT_SEGMENTS[j] and int(lip[op]) in LIP_ALLOWED[j]
         # a far-side shoulder/hip seen "through" its own torso is hidden by it
         if visible and seg == S["torso"] and j not in (J["thorax"], J["pelvis"]):
             visible = rendered.depth[j] >= rendered.torso_depth - 0.5 * rendered.torso_half_depth

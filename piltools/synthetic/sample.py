@@ -6,11 +6,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from piltools.datasets.synthetic.appearance import MaterialTable, sample_outfit
-from piltools.datasets.synthetic.body import pose_skeleton, sample_pose, sample_shape
-from piltools.datasets.synthetic.config import KINDS, SPLITS, STYLES, Style, SynthConfig, check_kind_split
-from piltools.datasets.synthetic.render import Canvas, Projection, RenderedPerson, draw_person, joint_visibility
-from piltools.datasets.synthetic.scene import background, draw_distractor_limb, draw_occluder, photometric
+from piltools.synthetic.appearance import MaterialTable, sample_outfit
+from piltools.synthetic.body import pose_skeleton, sample_pose, sample_shape
+from piltools.synthetic.config import KINDS, SPLITS, STYLES, Style, SynthConfig, check_kind_split
+from piltools.synthetic.render import Canvas, Projection, RenderedPerson, draw_person, joint_visibility
+from piltools.synthetic.scene import background, draw_distractor_limb, draw_occluder, photometric
 
 MAX_PEOPLE = 5
 PEOPLE_PROBS = (0.3, 0.25, 0.2, 0.15, 0.1)  # pascal: 1..5 people
@@ -75,12 +75,12 @@ def image_shape(rng: np.random.Generator, style: Style, size: int) -> tuple[int,
 
 
 def _place(rng: np.random.Generator, config: SynthConfig, unit: np.ndarray, height: int, width: int,
-           fill: float, roll: float, allow_truncation: bool, x_anchor: float | None = None) -> Projection:
+           fill: float, roll: float, x_anchor: float | None = None) -> Projection:
     """Scale/offset a unit-scale figure (points ``unit`` (N, 2), pelvis at 0) into the image."""
     lo, hi = unit.min(axis=0), unit.max(axis=0)
     bw, bh = max(hi[0] - lo[0], 0.2), max(hi[1] - lo[1], 0.3)
     scale = fill * min(height / bh, width / bw)
-    truncate = allow_truncation and rng.random() < config.p_truncate
+    truncate = rng.random() < config.p_truncate
     if truncate:
         scale *= rng.uniform(*config.truncate_zoom)
     size = np.array([bw, bh]) * scale
@@ -142,7 +142,7 @@ def render_sample(kind: str, seed: int, split: str, index: int, size: int = 128,
         if n_people > 1:  # spread people over the width, neighbours overlapping
             anchor = width * (p + 0.5 + rng.uniform(-0.45, 0.45)) / n_people
         proj = _place(rng, config, _unit_points(skel, shape, pose.roll), height, width, fill, pose.roll,
-                      allow_truncation=True, x_anchor=anchor)
+                      x_anchor=anchor)
         figures.append((proj.scale, p, shape, pose, skel, proj))
     # far (small) people first
     figures.sort(key=lambda f: (f[0], f[1]))

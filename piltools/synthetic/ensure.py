@@ -7,8 +7,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from piltools.datasets.synthetic.config import GENERATOR_VERSION, SynthConfig
-from piltools.datasets.synthetic.writers import generate
+from piltools.synthetic.config import GENERATOR_VERSION, SynthConfig
+from piltools.synthetic.writers import generate
 
 MANIFEST = "manifest.json"
 

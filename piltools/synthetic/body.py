@@ -10,7 +10,7 @@ front (their left appears on the image right), a yaw of pi from the back.
 Proportions follow common anthropometric ratios of stature (head 0.13, upper
 arm 0.17, forearm 0.15, thigh and shank 0.245, shoulder joints 0.2 apart, hip
 joints 0.11 apart), multiplied by per-person factors from the dataset's
-:class:`~piltools.datasets.synthetic.config.Style`.
+:class:`~piltools.synthetic.config.Style`.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from piltools.datasets.synthetic.config import Style, SynthConfig
+from piltools.synthetic.config import Style, SynthConfig
 from piltools.joints import J, NUM_JOINTS
 
 VIEWS = ("front", "back", "side")
@@ -253,7 +253,6 @@ class Skeleton3D:
         toe: (2, 3) toe tips (left, right).
         heel: (2, 3) heels (left, right).
         torso_box: (3, 4, 3) torso cross-section corners at shoulder, waist and hip level.
-        torso_rot: (3, 3) torso frame in world coordinates.
         neck_base: (3,) base of the neck.
     """
 
@@ -265,7 +264,6 @@ class Skeleton3D:
     toe: np.ndarray
     heel: np.ndarray
     torso_box: np.ndarray
-    torso_rot: np.ndarray
     neck_base: np.ndarray
 
 
@@ -335,5 +333,5 @@ def pose_skeleton(shape: BodyShape, pose: PoseAngles) -> Skeleton3D:
     return Skeleton3D(
         joints=w(joints), head_center=w(head_center), head_up=w(head_up), face_dir=w(face_dir),
         hand_end=w(hand_end), toe=w(toe), heel=w(heel), torso_box=w(box.reshape(-1, 3)).reshape(3, 4, 3),
-        torso_rot=world @ r_torso, neck_base=w(neck_base),
+        neck_base=w(neck_base),
     )

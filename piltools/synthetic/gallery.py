@@ -6,9 +6,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from piltools.datasets.synthetic.config import KINDS, SynthConfig
-from piltools.datasets.synthetic.render import pascal_joints
-from piltools.datasets.synthetic.sample import Sample, render_sample
+from piltools.synthetic.config import KINDS, SynthConfig
+from piltools.synthetic.render import pascal_joints
+from piltools.synthetic.sample import Sample, render_sample
 from piltools.viz import as_rgb, draw_box, draw_skeleton, overlay_parsing, tile_images
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from piltools.datasets.synthetic.appearance import (
+from piltools.synthetic.appearance import (
     PATTERN_CHECKS,
     PATTERN_NOISE,
     PATTERN_STRIPES,
@@ -13,8 +13,8 @@ from piltools.datasets.synthetic.appearance import (
     cloth_colour,
     hsv_colour,
 )
-from piltools.datasets.synthetic.config import Style, SynthConfig
-from piltools.datasets.synthetic.render import PP, Canvas
+from piltools.synthetic.config import Style, SynthConfig
+from piltools.synthetic.render import PP, Canvas
 from piltools.joints import P
 
 
