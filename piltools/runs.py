@@ -180,15 +180,20 @@ def machine_info(device: str = "cpu", world_size: int = 1) -> dict[str, Any]:
     return info
 
 
-def describe_machine(info: dict[str, Any]) -> str:
+def describe_machine(info: dict[str, Any], versions: bool = False) -> str:
     """One line for a :func:`machine_info` dict, e.g. ``"host1 cpu (16 cores)"``; missing keys print as ``?``.
 
-    With a GPU its name follows the device: ``"host1 cuda:0 NVIDIA H200 (16 cores)"``.
+    With a GPU its name follows the device: ``"host1 cuda:0 NVIDIA H200 (16 cores)"``. With ``versions``
+    (benchmarks) the platform, Python and torch versions and the torch thread count follow.
     """
     device = str(info.get("device", "?"))
     if info.get("gpu"):
         device += f" {info['gpu']}"
-    return f"{info.get('host', 'unknown')} {device} ({info.get('cpu_count', '?')} cores)"
+    line = f"{info.get('host', 'unknown')} {device} ({info.get('cpu_count', '?')} cores)"
+    if versions:
+        line += (f"; {info.get('platform', '?')}; python {info.get('python', '?')}; torch {info.get('torch', '?')}; "
+                 f"{info.get('torch_threads', '?')} torch threads")
+    return line
 
 
 def fingerprint_files(package: Path = PACKAGE_DIR) -> list[Path]:

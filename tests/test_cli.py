@@ -248,4 +248,4 @@ def test_bench_step_is_one_training_step_of_the_experiment_recipe() -> None:
 
     line = machine_description(cpu)
     assert f"torch {torch.__version__}" in line and f"{os.cpu_count()} cores" in line
-    assert line.endswith(f"cpu ({torch.get_num_threads()} threads)")
+    assert line.endswith(f"{torch.get_num_threads()} torch threads")

@@ -70,7 +70,7 @@ def test_run_id_is_stable_and_changes_with_config_and_seed(tmp_path):
     a = get_experiment("table1/vgg16-pil", "smoke", seed=0)
     b = get_experiment("table1/vgg16-pil", "smoke", seed=0)
     assert run_id(a) == run_id(b)
-    # a hash of the canonical JSON: pinned so an accidental change of the hashing is noticed
+    # its form: 12 hex digits (the value itself is pinned in test_run_lifecycle.py)
     assert len(run_id(a)) == 12 and all(c in "0123456789abcdef" for c in run_id(a))
     assert run_id(get_experiment("table1/vgg16-pil", "smoke", seed=1)) != run_id(a)
     assert run_id(with_changes(a, train={"lr": 0.001})) != run_id(a)

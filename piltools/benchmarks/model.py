@@ -48,7 +48,7 @@ from piltools.config import ExperimentConfig
 from piltools.experiments import get_experiment, with_changes
 from piltools.losses import total_loss
 from piltools.models import AdaptiveConv, depthwise_conv_grouped, depthwise_conv_loop
-from piltools.runs import machine_info
+from piltools.runs import describe_machine, machine_info
 from piltools.training.builders import build_model, make_optimizer
 
 CSV_COLUMNS = ("timestamp", "machine", "benchmark", "setting", "value", "unit", "note")
@@ -87,15 +87,12 @@ QUICK = BenchSizes(conv_batch=4, conv_channels=32, conv_size=32, conv_reps=3, wi
 
 
 def machine_description(device: torch.device) -> str:
-    """Platform, core count, Python and torch versions and the compute device, in one string.
+    """The machine a benchmark runs on, with versions and thread count (:func:`piltools.runs.describe_machine`).
 
     Args:
-        device: the device the benchmark runs on (its GPU name, or the CPU thread count).
+        device: the device the benchmark runs on.
     """
-    info = machine_info(str(device))
-    accel = info.get("gpu") or f"cpu ({info['torch_threads']} threads)"
-    return (f"{info['platform']}; {info['cpu_count']} cores; python {info['python']}; torch {info['torch']}; "
-            f"{accel}")
+    return describe_machine(machine_info(str(device)), versions=True)
 
 
 def _sync(device: torch.device) -> None:

@@ -193,6 +193,8 @@ class Style:
         girth: (min, max) multiplier of limb and torso thickness.
         fill: (min, max) fraction of the image filled by the fitted person (before truncation).
         aspect: (min, max) image width / height.
+        grayscale: some images are stored as grayscale (LIP has such photos), with probability
+            ``SynthConfig.p_grayscale``.
     """
 
     name: str
@@ -222,11 +224,12 @@ class Style:
     girth: tuple[float, float] = (0.85, 1.2)
     fill: tuple[float, float] = (0.75, 0.95)
     aspect: tuple[float, float] = (0.55, 1.0)
+    grayscale: bool = False
 
 
 STYLES: dict[str, Style] = {
     # LIP: portrait crops, pastel-to-mid colours, outdoor blotchy backgrounds.
-    "lip": Style(name="lip"),
+    "lip": Style(name="lip", grayscale=True),
     # MPII: shifted appearance: saturated/dark sports and work clothing, indoor scenes, stronger
     # colour casts, longer legs, broader shoulders, smaller heads, thicker limbs, square frames.
     "mpii": Style(

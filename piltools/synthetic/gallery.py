@@ -6,6 +6,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from piltools.datasets.specs import get_spec
+from piltools.joints import PASCAL_JOINT_NAMES
 from piltools.synthetic.config import KINDS, SynthConfig
 from piltools.synthetic.render import pascal_joints
 from piltools.synthetic.sample import Sample, render_sample
@@ -13,18 +15,19 @@ from piltools.viz import as_rgb, draw_box, draw_skeleton, overlay_parsing, tile_
 
 
 def sample_panels(kind: str, sample: Sample) -> list[np.ndarray]:
-    """Two panels of one sample: the image with skeletons, and the parsing overlay (lip/pascal)
-    or the image with head boxes (mpii, which has no parsing labels)."""
+    """Two panels of one sample: the image with skeletons, and the parsing overlay (datasets with parsing
+    labels) or the image with head boxes (mpii, which has none)."""
+    spec = get_spec(kind)
     skel = as_rgb(sample.image)
-    second = overlay_parsing(sample.image, sample.lip_parsing if kind == "lip" else sample.pascal_parsing,
-                             "lip" if kind == "lip" else "pascal") if kind != "mpii" else as_rgb(sample.image)
+    parsing = {"lip": sample.lip_parsing, "pascal": sample.pascal_parsing}.get(kind)
+    second = overlay_parsing(sample.image, parsing, kind) if spec.has_parsing_labels else as_rgb(sample.image)
     for person in sample.people:
-        if kind == "pascal":
+        if spec.num_joints == len(PASCAL_JOINT_NAMES):  # people are rendered with the 16 MPII joints
             joints, occluded = pascal_joints(person.joints, person.occluded)
         else:
             joints, occluded = person.joints, person.occluded
         skel = draw_skeleton(skel, joints, occluded)
-        if kind == "mpii":
+        if not spec.has_parsing_labels:
             second = draw_box(second, person.head_box, (255, 255, 0))
     return [skel, second]
 

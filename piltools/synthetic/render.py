@@ -105,11 +105,14 @@ def joint_part_ids(kind: str) -> dict[int, set[int]]:
     Returns:
         ``{joint index: set of allowed parsing ids}``. See the module docstring for the guarantee.
     """
-    if kind == "lip":
-        return {j: set(v) for j, v in LIP_ALLOWED.items()}
-    if kind == "pascal":
-        return {pj: set(PASCAL_ALLOWED_MPII[mj]) for pj, mj in enumerate(PASCAL_JOINT_FROM_MPII)}
-    raise ValueError(f"joint_part_ids: kind must be 'lip' or 'pascal' (mpii has no parsing), got {kind!r}")
+    tables = {
+        "lip": lambda: {j: set(v) for j, v in LIP_ALLOWED.items()},
+        "pascal": lambda: {pj: set(PASCAL_ALLOWED_MPII[mj]) for pj, mj in enumerate(PASCAL_JOINT_FROM_MPII)},
+    }
+    if kind not in tables:
+        raise ValueError(f"joint_part_ids: kind must be one of {sorted(tables)} (mpii has no parsing), "
+                         f"got {kind!r}")
+    return tables[kind]()
 
 
 class Canvas:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from piltools.datasets.specs import get_spec
 from piltools.synthetic.appearance import MaterialTable, sample_outfit
 from piltools.synthetic.body import pose_skeleton, sample_pose, sample_shape
 from piltools.synthetic.config import KINDS, SPLITS, STYLES, Style, SynthConfig, check_kind_split
@@ -130,7 +131,8 @@ def render_sample(kind: str, seed: int, split: str, index: int, size: int = 128,
     bg = background(rng, style, config, height, width)
     canvas = Canvas(height, width)
     table = MaterialTable()
-    n_people = 1 if kind != "pascal" else int(rng.choice(MAX_PEOPLE, p=PEOPLE_PROBS)) + 1
+    multi_person = get_spec(kind).multi_person
+    n_people = int(rng.choice(MAX_PEOPLE, p=PEOPLE_PROBS)) + 1 if multi_person else 1
 
     figures = []
     for p in range(n_people):
@@ -146,7 +148,7 @@ def render_sample(kind: str, seed: int, split: str, index: int, size: int = 128,
         figures.append((proj.scale, p, shape, pose, skel, proj))
     # far (small) people first
     figures.sort(key=lambda f: (f[0], f[1]))
-    if kind != "pascal":
+    if not multi_person:
         for _ in range(config.max_distractor_limbs):
             if rng.random() < config.p_distractor and rng.random() < 0.5:
                 draw_distractor_limb(canvas, table, rng, style, figures[0][0])
@@ -160,7 +162,7 @@ def render_sample(kind: str, seed: int, split: str, index: int, size: int = 128,
                 lo, hi = person.extent[:2], person.extent[2:]
                 centre = lo + rng.random(2) * (hi - lo)
                 draw_occluder(canvas, table, rng, style, centre, person.stature_px * rng.uniform(*config.occluder_size))
-    if kind != "pascal":
+    if not multi_person:
         for _ in range(config.max_distractor_limbs):
             if rng.random() < config.p_distractor and rng.random() < 0.5:
                 draw_distractor_limb(canvas, table, rng, style, figures[0][0])
@@ -175,7 +177,7 @@ def render_sample(kind: str, seed: int, split: str, index: int, size: int = 128,
     colour[edge & fg] *= 0.72
     img = np.where(fg[..., None], colour, bg)
     image = photometric(rng, img, style, config, size)
-    if kind == "lip" and rng.random() < config.p_grayscale:
+    if style.grayscale and rng.random() < config.p_grayscale:
         image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
 
     people = []
