@@ -19,12 +19,13 @@ from piltools.training.loop import NonFiniteLossError
 from piltools.training.runner import (
     evaluate_run,
     is_quiet,
+    load_trained_model,
     run_config,
     run_dir_of,
     run_experiment,
     run_many,
 )
 
-__all__ = ["run_experiment", "run_many", "run_config", "evaluate_run", "run_dir_of", "build_model",
-           "build_datasets", "lr_at", "is_quiet", "RunResult", "NonFiniteLossError", "CheckpointError",
+__all__ = ["run_experiment", "run_many", "run_config", "evaluate_run", "load_trained_model", "run_dir_of",
+           "build_model", "build_datasets", "lr_at", "is_quiet", "RunResult", "NonFiniteLossError", "CheckpointError",
            "CheckpointNotFoundError", "StaleRunWarning"]

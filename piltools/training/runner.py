@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import torch
+from torch import nn
 
 from piltools.config import ExperimentConfig
 from piltools.experiments import get_experiment
@@ -180,6 +181,27 @@ def run_many(names: Iterable[str], scale: str = "cpu", seeds: Iterable[int] = (0
     return [by_pair[pair] for pair in pairs]
 
 
+def load_trained_model(cfg: ExperimentConfig, run_dir: Path, device: str = "cpu") -> tuple[nn.Module, dict[str, Any]]:
+    """The finished model of the run ``cfg`` in ``run_dir``, in eval mode on ``device``, and its checkpoint.
+
+    Warns (:class:`~piltools.runs.StaleRunWarning`) when other code trained it.
+
+    Raises:
+        CheckpointNotFoundError: the run has no checkpoint (train it first).
+        CheckpointError: the checkpoint is unreadable, belongs to another run, or training has not finished.
+    """
+    state = read_checkpoint(cfg, run_dir)
+    if int(state["epoch"]) < cfg.train.epochs:
+        raise CheckpointError(f"{run_dir / 'last.pt'} holds epoch {int(state['epoch'])} of {cfg.train.epochs}: "
+                              f"finish training first with `{cfg.command}`")
+    warn_if_stale(run_dir, cfg)
+    model = build_model(cfg).to(device)
+    model.load_state_dict(state["model"])
+    if cfg.train.channels_last:
+        model.to(memory_format=torch.channels_last)
+    return model.eval(), state
+
+
 def evaluate_run(cfg: ExperimentConfig, out: str | Path = "results/runs", quiet: bool | None = None,
                  device: str | None = None) -> dict[str, Any]:
     """Re-run the final evaluation of a finished run from its checkpoint and rewrite ``eval.json``.
@@ -190,15 +212,7 @@ def evaluate_run(cfg: ExperimentConfig, out: str | Path = "results/runs", quiet:
     """
     ctx = D.init_from_env(device)
     run_dir = run_dir_of(cfg, out, ctx.world_size)
-    state = read_checkpoint(cfg, run_dir)
-    if int(state["epoch"]) < cfg.train.epochs:
-        raise CheckpointError(f"{run_dir / 'last.pt'} holds epoch {int(state['epoch'])} of {cfg.train.epochs}: "
-                              f"finish training first with `{cfg.command}`")
-    warn_if_stale(run_dir, cfg)
-    model = build_model(cfg).to(ctx.device)
-    model.load_state_dict(state["model"])
-    if cfg.train.channels_last:
-        model.to(memory_format=torch.channels_last)
+    model, state = load_trained_model(cfg, run_dir, ctx.device)
     _, val_set = build_datasets(cfg, model, ctx)
     with cpu_threads(cfg, ctx):
         result = final_eval(cfg, model, val_set, run_dir, ctx, is_quiet(quiet))
