@@ -133,8 +133,7 @@ def test_a_bright_spot_is_found_where_it_is_in_the_original_image(tmp_path: Path
     row = read_lip_csv(tmp_path / "out" / CSV_NAME)["spot.png"]
     assert np.allclose(row.joints[:, :2], joints[:, :2], atol=1e-3)
     # parsing mapped back: the spot is class 1, the dark image around it 0, beyond the crop nothing
-    [prediction] = predictor.predict(cv2.cvtColor(cv2.imread(str(image_path)), cv2.COLOR_BGR2RGB), "spot.png",
-                                     box),
+    prediction = predictor.predict(cv2.cvtColor(cv2.imread(str(image_path)), cv2.COLOR_BGR2RGB), "spot.png", box)
     assert prediction.parsing.shape == (150, 90) and prediction.parsing[100, 60] == 1
     assert prediction.parsing[75, 45] == 0
     if box is not None:  # crop side 75 around (59.5, 99.5): x in [22, 97), y in [62, 137)
