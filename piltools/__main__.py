@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("train", "train a named experiment at a scale (cached, resumable)"),
     "evaluate": ("evaluate", "evaluate a trained named experiment"),
     "reproduce": ("reproduce", "execute the numbered notebooks at a scale"),
+    "predict": ("predict", "a trained model on your own images: overlays, joints as JSON, a LIP CSV"),
     "calibrate": ("calibrate", "train the pose-only baseline on each synthetic difficulty level (results/calibration.csv)"),
 }
 
