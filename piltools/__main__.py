@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "experiments": ("experiments", "list the named experiments (one per table row / curve)"),
     "train": ("train", "train a named experiment at a scale (cached, resumable)"),
     "evaluate": ("evaluate", "evaluate a trained named experiment"),
+    "plan": ("plan", "the runs the notebooks need, which are done, and the estimated time of the rest"),
     "reproduce": ("reproduce", "execute the numbered notebooks at a scale"),
     "predict": ("predict", "a trained model on your own images: overlays, joints as JSON, a LIP CSV"),
     "calibrate": ("calibrate", "train the pose-only baseline on each synthetic difficulty level (results/calibration.csv)"),

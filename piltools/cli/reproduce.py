@@ -1,4 +1,10 @@
-"""``python -m piltools reproduce --scale cpu``: execute the numbered notebooks in order.
+"""``python -m piltools reproduce --scale cpu``: train the notebooks' runs, then execute the numbered notebooks.
+
+First the plan (:mod:`piltools.collection`, as ``python -m piltools plan``
+prints it): the runs the selected notebooks need, which are done, and the
+estimated time of the rest. Then every unfinished run trains, ``--jobs`` at a
+time, under one progress bar over all runs with an ETA. Then the notebooks
+execute in order and find their runs cached. ``--plan-only`` stops after the plan.
 
 Each notebook reads its scale from the ``PILTOOLS_SCALE`` environment variable
 (first code cell), so the same notebooks run at ``smoke``, ``cpu`` or ``paper``
@@ -15,6 +21,9 @@ import sys
 import time
 from pathlib import Path
 
+from piltools.cli.plan import notebook_titles
+from piltools.cli.train import stale_runs_reported
+from piltools.collection import NOTEBOOKS, default_jobs, make_plan, numbered_notebooks, train_plan
 from piltools.experiments import SCALE_NAMES
 
 
@@ -26,6 +35,30 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--update-notebooks", action="store_true",
                    help="also write the executed outputs back into the committed notebooks")
     p.add_argument("--timeout", type=int, default=-1, help="per-cell timeout in seconds (-1: none)")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="runs trained at once (default: one per core at the smoke and cpu scales, whose runs "
+                        "use one thread; else 1)")
+    p.add_argument("--plan-only", action="store_true", help="print the plan and stop (train and execute nothing)")
+
+
+def train_needed_runs(paths: list[Path], scale: str, jobs: int, plan_only: bool) -> None:
+    """Print the plan of the notebooks ``paths`` and, unless ``plan_only``, train its unfinished runs."""
+    registered = [p.name for p in paths if any(p.name.startswith(prefix) for prefix in NOTEBOOKS)]
+    for path in paths:
+        if path.name not in registered:
+            print(f"[reproduce] {path.name}: no runs registered in piltools.collection.NOTEBOOKS; "
+                  "its runs train when it executes", flush=True)
+    if not registered:
+        return
+    plan = make_plan(registered, scale, jobs)
+    print("\n".join(plan.lines(notebook_titles(str(paths[0].parent)))), flush=True)
+    if plan_only or not plan.to_train():
+        return
+    t0 = time.time()
+    with stale_runs_reported("reproduce"):
+        train_plan(plan)
+    print(f"[reproduce] {len(plan.to_train())} runs trained in {time.time() - t0:.0f} s "
+          f"(estimated ~{plan.wall_seconds() / 60:.1f} min)", flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,12 +66,14 @@ def run(args: argparse.Namespace) -> int:
     from nbclient import NotebookClient
 
     nb_dir = Path(args.notebooks)
-    paths = sorted(p for p in nb_dir.glob("[0-9][0-9]_*.ipynb"))
-    if args.only:
-        paths = [p for p in paths if any(p.name.startswith(o) for o in args.only)]
+    paths = numbered_notebooks(nb_dir, args.only)
     if not paths:
         print(f"no numbered notebooks found in {nb_dir.resolve()}", file=sys.stderr)
         return 2
+    jobs = default_jobs(args.scale) if args.jobs is None else args.jobs
+    train_needed_runs(paths, args.scale, jobs, args.plan_only)
+    if args.plan_only:
+        return 0
     out_dir = Path(args.out) / args.scale
     out_dir.mkdir(parents=True, exist_ok=True)
     os.environ["PILTOOLS_SCALE"] = args.scale
