@@ -71,7 +71,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 #: Paths under ``piltools/`` whose source does not decide a run's numbers (left out of the fingerprint):
 #: the command line, benchmarks, figures, result tables, the paper's numbers, error texts.
 UNFINGERPRINTED: tuple[str, ...] = ("cli/", "benchmarks/", "__main__.py", "viz.py", "reports.py", "paper.py",
-                                    "errors.py")
+                                    "errors.py", "predict.py", "collection.py")
 CODE_FILE = "code.json"
 
 
