@@ -51,7 +51,7 @@ from tqdm.auto import tqdm
 from piltools.config import ExperimentConfig, load_config
 from piltools.datasets.imageio import read_rgb_image
 from piltools.datasets.specs import PERSON_CROP_MARGIN, DatasetSpec, get_spec
-from piltools.datasets.transforms import make_affine, normalize, warp_image
+from piltools.datasets.transforms import make_affine, normalize, warp_image, warp_labels_back
 from piltools.decoding import decode_heatmaps, predict_heatmaps, to_original
 from piltools.errors import InputError
 from piltools.experiments import get_experiment
@@ -164,20 +164,6 @@ def make_crop(image_hw: tuple[int, int], input_size: int, margin: float, box: Bo
     affine = make_affine(center=center, scale=scale, input_size=input_size, box_margin=margin)
     return Crop(center=center, scale=scale, margin=margin, box=(float(x), float(y), float(w), float(h)),
                 box_given=given, affine=affine)
-
-
-def warp_labels_back(labels: np.ndarray, affine: np.ndarray, image_hw: tuple[int, int]) -> np.ndarray:
-    """Map an input-crop label map back to the original image (nearest neighbour; IGNORE_LABEL outside the crop).
-
-    Args:
-        labels: uint8 (S, S) ids in input pixels.
-        affine: (2, 3) original -> input pixels (the crop's).
-        image_hw: (H, W) of the original image.
-    """
-    height, width = image_hw
-    # WARP_INVERSE_MAP: the matrix maps destination (original) pixels to source (input) pixels
-    return cv2.warpAffine(labels, affine, (width, height), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=IGNORE_LABEL)
 
 
 class Predictor:

@@ -194,6 +194,20 @@ def warp_labels(labels: np.ndarray, affine: np.ndarray, size: int, *, pad: int =
                           borderMode=cv2.BORDER_CONSTANT, borderValue=pad)
 
 
+def warp_labels_back(labels: np.ndarray, affine: np.ndarray, image_hw: tuple[int, int]) -> np.ndarray:
+    """Map an input-crop label map back to the original image (nearest neighbour; IGNORE_LABEL outside the crop).
+
+    Args:
+        labels: uint8 (S, S) ids in input pixels.
+        affine: (2, 3) original -> input pixels (the crop's).
+        image_hw: (H, W) of the original image.
+    """
+    height, width = image_hw
+    # WARP_INVERSE_MAP: the matrix maps destination (original) pixels to source (input) pixels
+    return cv2.warpAffine(labels, affine, (width, height), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=IGNORE_LABEL)
+
+
 def transform_joints(joints: np.ndarray, affine: np.ndarray, size: int) -> np.ndarray:
     """Map (K, 3) joints through ``affine``; joints outside the (size, size) input become missing.
 

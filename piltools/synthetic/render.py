@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from piltools.synthetic.appearance import MaterialTable, Outfit
+from piltools.synthetic.appearance import Outfit
 from piltools.synthetic.body import BodyShape, Skeleton3D
 from piltools.joints import J, NUM_JOINTS, P, PASCAL_JOINT_FROM_MPII, PASCAL_PART_LABELS
 
