@@ -270,8 +270,10 @@ def compare_run(fresh: RunResult, recorded: RunResult) -> list[Check]:
     same = same_machine(_machine(fresh.run_dir), _machine(recorded.run_dir))
     tolerance = SAME_MACHINE_TOLERANCE if same else CROSS_MACHINE_TOLERANCE
     row_f, row_r = summary_row(fresh), summary_row(recorded)
-    return [Check(experiment=fresh.config.name, seed=fresh.config.seed, metric=m, recorded=float(row_r[m]),
-                  fresh=float(row_f[m]), tolerance=tolerance, same_machine=same, run_id=fresh.run_id)
+    nan = float("nan")  # a metric only one side has fails its check
+    return [Check(experiment=fresh.config.name, seed=fresh.config.seed, metric=m,
+                  recorded=float(row_r.get(m, nan)), fresh=float(row_f.get(m, nan)), tolerance=tolerance,
+                  same_machine=same, run_id=fresh.run_id)
             for m in VERIFIED_METRICS if m in row_f or m in row_r]
 
 

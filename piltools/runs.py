@@ -18,6 +18,9 @@ short hash of the resolved config (seed included) and ``out`` defaults to
 - ``code.json``: the code fingerprint (:func:`code_fingerprint`) and ``git describe``
   of the code that trained the run.
 
+Run directories are git-ignored; the small files of a finished ``cpu`` or ``paper`` run are
+also kept as its committed record (:mod:`piltools.records`).
+
 Stale runs. The run id hashes the config and seed only (never the code), so a
 fix to the training, evaluation or data code does not move run ids and a
 cached run can hold numbers that today's code would not reproduce. Every run

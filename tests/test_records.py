@@ -317,3 +317,19 @@ def test_committed_notebooks_and_tables_are_what_the_committed_records_produce(n
     (home / "results").mkdir(parents=True)
     got = _render(notebook, "cpu", root, home)
     _same_table(got, table)
+
+
+def test_a_check_passes_within_its_tolerance_and_fails_on_a_missing_number() -> None:
+    nan = float("nan")
+
+    def check(recorded: float, fresh: float) -> records.Check:
+        return records.Check(experiment="e", seed=0, metric="PCK", recorded=recorded, fresh=fresh, tolerance=1.7,
+                             same_machine=False, run_id="r")
+
+    assert check(60.0, 61.69).ok and check(60.0, 58.31).ok and not check(60.0, 61.71).ok
+    assert check(61.5, 60.0).difference == -1.5
+    assert check(nan, nan).ok and not check(nan, 60.0).ok and not check(60.0, nan).ok
+    machine = {k: "x" for k in records.SAME_MACHINE_KEYS}
+    assert records.same_machine(machine, dict(machine))
+    assert not records.same_machine(machine, {**machine, "torch_threads": 2})
+    assert not records.same_machine({**machine, "dataset_sha256": None}, {**machine, "dataset_sha256": None})
