@@ -156,7 +156,7 @@ def write_record(run_dir: Path, replace: bool = False) -> Path | None:
     """
     cfg = load_config(run_dir / "config.json")
     record = record_dir_for(cfg, run_dir.name)
-    if record is None or (record.exists() and not replace):
+    if record is None or (is_complete(record) and not replace):
         return record
     files = [name for name in RECORD_FILES if (run_dir / name).is_file()]
     predictions = run_dir / PREDICTIONS_FILE
