@@ -1,13 +1,17 @@
 # Two entry points (see README):
-#   make reproduce   -- set up .venv if needed, execute the notebooks at `cpu` scale
+#   make reproduce   -- set up .venv if needed, train and execute the notebooks at `cpu` scale
 #   make test        -- set up .venv if needed, unit tests + nbval over notebooks at `smoke` scale
+#                       (the unit tests include tests/test_records.py: the committed notebooks and
+#                       results/*.csv must be what the committed run records produce)
+# and a quick path for readers:
+#   make render      -- the notebooks from the committed run records in results/records, no training
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.piltools-installed
 SCALE  ?= cpu
 
-.PHONY: reproduce test unit notebooks-test setup clean-runs
+.PHONY: reproduce render test unit notebooks-test setup clean-runs
 
 setup: $(STAMP)
 
@@ -22,6 +26,9 @@ $(STAMP): pyproject.toml constraints.txt
 
 reproduce: $(STAMP)
 	$(PY) -m piltools reproduce --scale $(SCALE)
+
+render: $(STAMP)
+	PILTOOLS_RECORDS=only $(PY) -m piltools reproduce --scale $(SCALE)
 
 test: unit notebooks-test
 

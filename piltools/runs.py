@@ -6,7 +6,10 @@ short hash of the resolved config (seed included) and ``out`` defaults to
 
 - ``config.json``: the resolved :class:`~piltools.config.ExperimentConfig`;
 - ``version.txt``: ``git describe --always --dirty`` of the code (or ``unknown``);
-- ``machine.json``: host, platform, torch version, device, threads, world size;
+- ``machine.json``: what decides whether another machine gets the same numbers
+  (:func:`machine_info`): CPU model, the instruction set torch uses, torch / numpy /
+  OpenCV versions, the torch threads the run trained with, the dataset's fingerprint;
+  and host, platform, device, world size;
 - ``metrics.csv``: one row per epoch (:data:`METRIC_COLUMNS`);
 - ``last.pt``: the latest checkpoint (atomic write; tensors and plain values only);
 - ``eval.json``: the final evaluation; its presence marks the run complete;
@@ -14,6 +17,9 @@ short hash of the resolved config (seed included) and ``out`` defaults to
   image coordinates;
 - ``code.json``: the code fingerprint (:func:`code_fingerprint`) and ``git describe``
   of the code that trained the run.
+
+Run directories are git-ignored; the small files of a finished ``cpu`` or ``paper`` run are
+also kept as its committed record (:mod:`piltools.records`).
 
 Stale runs. The run id hashes the config and seed only (never the code), so a
 fix to the training, evaluation or data code does not move run ids and a
@@ -43,6 +49,7 @@ from __future__ import annotations
 import csv
 import functools
 import hashlib
+import importlib.metadata
 import io
 import json
 import os
@@ -56,6 +63,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from piltools.config import HASH_NEUTRAL_DEFAULTS, ExperimentConfig, load_config
@@ -69,10 +77,14 @@ _UNHASHED = ("command", "notes")
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 #: Paths under ``piltools/`` whose source does not decide a run's numbers (left out of the fingerprint):
-#: the command line, benchmarks, figures, result tables, the paper's numbers, error texts.
-UNFINGERPRINTED: tuple[str, ...] = ("cli/", "benchmarks/", "__main__.py", "viz.py", "reports.py", "paper.py",
-                                    "errors.py", "predict.py", "collection.py")
+#: the command line, benchmarks, figures, result tables, run records, run plans, predictions on a user's
+#: images, the paper's numbers, error texts.
+UNFINGERPRINTED: tuple[str, ...] = ("cli/", "benchmarks/", "__main__.py", "viz.py", "reports.py", "records.py",
+                                    "collection.py", "predict.py", "paper.py", "errors.py")
 CODE_FILE = "code.json"
+MACHINE_FILE = "machine.json"
+#: Distributions that may provide ``cv2``, in the order they are looked up for the recorded OpenCV version.
+OPENCV_DISTRIBUTIONS: tuple[str, ...] = ("opencv-python-headless", "opencv-python", "opencv-contrib-python")
 
 
 class CheckpointError(InputError):
@@ -163,17 +175,58 @@ def code_version() -> str:
     return out if res.returncode == 0 and out else "unknown"
 
 
-def machine_info(device: str = "cpu", world_size: int = 1) -> dict[str, Any]:
-    """Host, platform, versions and device of the machine running a run (``machine.json``)."""
+def cpu_model() -> str:
+    """The CPU's ``model name`` from ``/proc/cpuinfo``, else :func:`platform.processor`, else ``"unknown"``."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and value.strip():
+                    return value.strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def opencv_version() -> str:
+    """The installed OpenCV distribution's version (read from package metadata, without loading ``cv2``)."""
+    for dist in OPENCV_DISTRIBUTIONS:
+        try:
+            return importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return "unknown"
+
+
+def machine_info(device: str = "cpu", world_size: int = 1, dataset_sha256: str | None = None) -> dict[str, Any]:
+    """What a run's numbers may depend on besides its config and code (``machine.json``).
+
+    Bit-identical CPU results need the same CPU kind (``cpu_model``, ``cpu_capability``: the instruction set
+    torch's kernels dispatch to, e.g. ``AVX512``), the same torch / numpy / OpenCV versions, the same torch
+    thread count and the same data; host, platform, device and world size describe the rest.
+
+    Args:
+        device: the run's device.
+        world_size: processes training the run.
+        dataset_sha256: fingerprint of the training data (synthetic data only; see
+            :func:`piltools.synthetic.ensure.dataset_fingerprint`), or None.
+
+    ``torch_threads`` is the count at the time of the call: call it where the run has set its threads.
+    """
     info: dict[str, Any] = {
         "host": socket.gethostname(),
         "platform": platform.platform(),
         "python": platform.python_version(),
+        "cpu_model": cpu_model(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "torch": torch.__version__,
+        "numpy": np.__version__,
+        "opencv": opencv_version(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "device": device,
         "world_size": world_size,
+        "dataset_sha256": dataset_sha256,
     }
     if device.startswith("cuda") and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(torch.device(device))

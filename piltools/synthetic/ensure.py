@@ -1,6 +1,7 @@
 """Create a cached synthetic dataset once: idempotent, atomic, versioned."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -11,6 +12,8 @@ from piltools.synthetic.config import GENERATOR_VERSION, SynthConfig
 from piltools.synthetic.writers import generate
 
 MANIFEST = "manifest.json"
+#: Beside the manifest: SHA-256 over the dataset's files (:func:`dataset_fingerprint`), computed once.
+FINGERPRINT = "files.sha256"
 
 
 def manifest_for(kind: str, n_train: int, n_val: int, size: int, seed: int, config: SynthConfig) -> dict:
@@ -28,6 +31,31 @@ def read_manifest(root: str | Path) -> dict | None:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError:
         return None
+
+
+def dataset_fingerprint(root: str | Path) -> str:
+    """SHA-256 over the relative paths and bytes of every file under ``root`` (the manifest included; this
+    function's cache and hidden temporary files left out), so that two machines can tell whether they trained on the same bytes.
+
+    Computed on first request and cached in ``root/files.sha256``; regenerating the dataset replaces the
+    whole folder (:func:`ensure_synthetic`), cache included.
+
+    Args:
+        root: a dataset folder, e.g. ``data/synthetic/lip-cpu``.
+    """
+    root = Path(root)
+    cache = root / FINGERPRINT
+    if cache.is_file():
+        return cache.read_text(encoding="utf-8").strip()
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and p != cache and not p.name.startswith(".")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    value = digest.hexdigest()
+    fd, tmp = tempfile.mkstemp(dir=root, prefix=f".{FINGERPRINT}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(value + "\n")
+    os.replace(tmp, cache)
+    return value
 
 
 def ensure_synthetic(kind: str, root: str | Path, n_train: int, n_val: int, size: int = 128, seed: int = 0,

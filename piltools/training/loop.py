@@ -6,7 +6,8 @@ RMSProp step. Per epoch: the step learning-rate schedule, training accuracy
 (Fig. 4: PCK of the decoded training-batch heatmaps against the targets'
 joints within ``train_acc_threshold * input_size / 10`` px, Newell's training
 accuracy), a quick validation PCK (single scale, no flip), ``metrics.csv`` and
-the checkpoint ``last.pt`` (model, optimiser, per-epoch rows, RNG states). The
+the checkpoint ``last.pt`` (model, optimiser, per-epoch rows, RNG states). Before the first step
+``machine.json`` records the machine as the run uses it (its torch threads, its data's fingerprint). The
 data order and augmentation of an epoch are pure functions of (seed, epoch), so
 a resumed run ends with the same metrics as an uninterrupted one (on the same
 machine and thread count). At the end: the final evaluation
@@ -30,7 +31,17 @@ from tqdm.auto import tqdm
 from piltools.config import ExperimentConfig
 from piltools.datasets.specs import get_spec
 from piltools.losses import offset_loss, total_loss
-from piltools.runs import CheckpointError, load_checkpoint, save_checkpoint, write_json, write_metrics
+from piltools.runs import (
+    MACHINE_FILE,
+    CheckpointError,
+    load_checkpoint,
+    machine_info,
+    resolve_path,
+    save_checkpoint,
+    write_json,
+    write_metrics,
+)
+from piltools.synthetic.ensure import dataset_fingerprint
 from piltools.training import distributed as D
 from piltools.training import transfer as T
 from piltools.training.builders import build_datasets, build_model, lr_at, make_optimizer
@@ -74,6 +85,13 @@ def read_checkpoint(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     return state
 
 
+def write_machine_record(cfg: ExperimentConfig, run_dir: Path, ctx: D.DistContext) -> None:
+    """Write ``run_dir/machine.json`` (:func:`~piltools.runs.machine_info`) from inside the run: with the
+    torch threads the run trains with and, for synthetic data (already generated), the data's fingerprint."""
+    data = dataset_fingerprint(resolve_path(cfg.data.root)) if cfg.data.synthetic is not None else None
+    write_json(run_dir / MACHINE_FILE, machine_info(ctx.device, ctx.world_size, dataset_sha256=data))
+
+
 def _train(cfg: ExperimentConfig, run_dir: Path, ctx: D.DistContext, quiet: bool, source_dir: Path | None) -> None:
     _seed_everything(cfg.seed)
     spec = get_spec(cfg.data.kind)
@@ -87,6 +105,8 @@ def _train(cfg: ExperimentConfig, run_dir: Path, ctx: D.DistContext, quiet: bool
     if channels_last:
         model.to(memory_format=torch.channels_last)
     train_set, val_set = build_datasets(cfg, model, ctx)
+    if ctx.is_main:
+        write_machine_record(cfg, run_dir, ctx)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = make_optimizer(cfg, params)
     if not cfg.train.parsing_loss and getattr(model, "has_parsing", False) and source_dir is None:

@@ -7,7 +7,10 @@
   :class:`~piltools.runs.StaleRunWarning` if other code trained it; see
   :mod:`piltools.runs` for the stale-run policy);
 - otherwise trains (:mod:`piltools.training.loop`), resuming from ``last.pt``
-  if an earlier attempt was interrupted.
+  if an earlier attempt was interrupted;
+- keeps a record of the finished run (:mod:`piltools.records`: committed for
+  ``cpu`` and ``paper`` runs), and with ``PILTOOLS_RECORDS=only`` returns the
+  recorded result instead of training.
 
 Multi-process: launched by ``torchrun``, every process trains its share of the
 batch under DistributedDataParallel; rank 0 writes the run directory.
@@ -25,6 +28,7 @@ from torch import nn
 
 from piltools.config import ExperimentConfig
 from piltools.experiments import get_experiment
+from piltools.records import load_record, records_only, write_record
 from piltools.runs import (
     CheckpointError,
     RunResult,
@@ -32,7 +36,6 @@ from piltools.runs import (
     code_version,
     is_complete,
     load_result,
-    machine_info,
     replace_run,
     run_dir_for,
     staging_dir,
@@ -94,6 +97,9 @@ def run_experiment(name: str, scale: str = "cpu", seed: int = 0, out: str | Path
 
     Returns:
         The :class:`~piltools.runs.RunResult` (``cached=True`` if nothing was trained).
+
+    Raises:
+        RecordNotFoundError: ``PILTOOLS_RECORDS=only`` and the run has no record.
     """
     return run_config(get_experiment(name, scale, seed), out=out, quiet=quiet, device=device,
                       retrain_stale=retrain_stale, restart=restart)
@@ -104,10 +110,13 @@ def run_config(cfg: ExperimentConfig, out: str | Path = "results/runs", quiet: b
     """Train (or load) the run of a resolved config. See :func:`run_experiment`.
 
     A run that is replaced (``restart``, or ``retrain_stale`` on a stale run) trains in
-    :func:`~piltools.runs.staging_dir` and takes the old directory's place only once finished.
+    :func:`~piltools.runs.staging_dir` and takes the old directory's place only once finished; its record is
+    replaced too. A finished run without a record gets one (:func:`~piltools.records.write_record`).
     """
     cfg.validate()
     ctx = D.init_from_env(device)
+    if records_only():
+        return load_record(cfg, run_dir_of(cfg, out, ctx.world_size).name)
     quiet = is_quiet(quiet) or not ctx.is_main
     source_dir = None
     if cfg.transfer_from is not None:
@@ -120,6 +129,8 @@ def run_config(cfg: ExperimentConfig, out: str | Path = "results/runs", quiet: b
         result = load_result(run_dir)
         if not (retrain_stale and result.freshness == "stale"):
             warn_if_stale(run_dir, cfg)
+            if ctx.is_main:
+                write_record(run_dir)
             return result
     target = staging_dir(run_dir) if (complete or restart) else run_dir
     if ctx.is_main:
@@ -128,7 +139,6 @@ def run_config(cfg: ExperimentConfig, out: str | Path = "results/runs", quiet: b
         target.mkdir(parents=True, exist_ok=True)
         write_json(target / "config.json", cfg.to_dict())
         write_text_atomic(target / "version.txt", code_version() + "\n")
-        write_json(target / "machine.json", machine_info(ctx.device, ctx.world_size))
         write_code_record(target)
     D.barrier(ctx)
     with cpu_threads(cfg, ctx):
@@ -138,6 +148,8 @@ def run_config(cfg: ExperimentConfig, out: str | Path = "results/runs", quiet: b
         kept = replace_run(run_dir, target)
         if not quiet and kept is not None:
             print(f"[piltools] {cfg.name}: retrained {run_dir}; the replaced run is kept in {kept}", flush=True)
+    if ctx.is_main:
+        write_record(run_dir, replace=target != run_dir)
     D.barrier(ctx)
     return load_result(run_dir, cached=False)
 
@@ -163,7 +175,7 @@ def run_many(names: Iterable[str], scale: str = "cpu", seeds: Iterable[int] = (0
     """
     seeds = list(seeds)
     pairs = [(n, s) for n in names for s in seeds]
-    if jobs <= 1 or len(pairs) <= 1:
+    if jobs <= 1 or len(pairs) <= 1 or records_only():  # rendering from records needs no processes
         return [run_experiment(n, scale, s, out=out, quiet=quiet, device=device, retrain_stale=retrain_stale)
                 for n, s in pairs]
     quiet = True if quiet is None else quiet  # interleaved progress bars from several processes are unreadable
