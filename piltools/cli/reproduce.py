@@ -25,6 +25,7 @@ from piltools.cli.plan import notebook_titles
 from piltools.cli.train import stale_runs_reported
 from piltools.collection import NOTEBOOKS, default_jobs, make_plan, numbered_notebooks, train_plan
 from piltools.experiments import SCALE_NAMES
+from piltools.records import print_verification, records_only, verify_runs
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -71,7 +72,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"no numbered notebooks found in {nb_dir.resolve()}", file=sys.stderr)
         return 2
     jobs = default_jobs(args.scale) if args.jobs is None else args.jobs
-    train_needed_runs(paths, args.scale, jobs, args.plan_only)
+    if records_only():  # rendering from the committed records: nothing to plan or train
+        print("[reproduce] PILTOOLS_RECORDS=only: the notebooks read the committed run records; nothing trains",
+              flush=True)
+    else:
+        train_needed_runs(paths, args.scale, jobs, args.plan_only)
     if args.plan_only:
         return 0
     out_dir = Path(args.out) / args.scale
@@ -97,4 +102,6 @@ def run(args: argparse.Namespace) -> int:
     if failed:
         print(f"[reproduce] failed notebooks: {', '.join(failed)}", file=sys.stderr)
         return 1
-    return 0
+    if records_only():  # rendered from records: nothing fresh to compare them with
+        return 0
+    return print_verification(verify_runs(args.scale))  # recorded vs fresh per (experiment, seed, metric)
