@@ -90,3 +90,17 @@ def test_retain_freed_memory_reports_whether_it_applied() -> None:
     # glibc Linux: mallopt accepts both settings; elsewhere it is a no-op that says so
     glibc = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
     assert train_bench.retain_freed_memory() is glibc
+
+
+def test_speedup_row_is_the_ratio_of_cpu_medians() -> None:
+    case = train_bench.ModelCase("HG-1s-1u", "table2/hg-1s-1u")
+    # today 120 ms CPU (150 wall), tuned 100 ms CPU (110 wall): speedup 120 / 100 = 1.2 on CPU time
+    result = train_bench.CaseResult(case, "HG-1s-1u (...)", batch_size=4, ms=50.0, cpu_ms=40.0, flops=2 * 10**9,
+                                    compare_ms={"today": (150.0, 120.0), "tuned": (110.0, 100.0)})
+    rows = train_bench.result_rows(result, "today", steps=3, peak=100.0)
+    assert [r[0] for r in rows] == ["train_step_throughput", "train_step_gflops", "train_step_speedup"]
+    assert rows[0][2] == pytest.approx(4 / 0.050)  # 4 images per 50 ms step = 80 images/s
+    assert rows[1][2] == pytest.approx(2.0 / 0.050)  # 2 GFLOP per 50 ms = 40 GFLOP/s
+    assert "= 40.0% of the 1024x1024 fp32 matmul peak 100.0 GFLOP/s" in rows[1][4]
+    assert rows[2][2] == pytest.approx(1.2)
+    assert "wall ms today 150.0, tuned 110.0 (x1.36)" in rows[2][4]

@@ -23,7 +23,9 @@ Two variants of the step:
 ``--compare`` times both variants of every model, each in fresh processes
 (the allocator setting is process-wide and one-way), alternating
 today / tuned over ``rounds`` rounds so that load from other processes hits
-both alike, and adds a ``train_step_speedup`` row (today's ms / tuned ms).
+both alike, and adds a ``train_step_speedup`` row: the ratio of the median
+CPU times per step (today / tuned), which a shared machine's load distorts far
+less than wall time (quoted next to it).
 """
 from __future__ import annotations
 
@@ -156,19 +158,30 @@ def build_step(cfg: ExperimentConfig, variant: str) -> tuple[nn.Module, Callable
     return model, step
 
 
-def time_steps(step: Callable[[], None], steps: int, warmup: int = 2) -> list[float]:
-    """Wall seconds of ``steps`` calls of ``step`` after ``warmup`` untimed ones."""
+def time_steps(step: Callable[[], None], steps: int, warmup: int = 2) -> list[tuple[float, float]]:
+    """``(wall, cpu)`` seconds of each of ``steps`` calls of ``step`` after ``warmup`` untimed ones.
+
+    The CPU time is this thread's (user + system, page faults included): on a
+    shared machine it leaves out the time spent waiting for a core, which the
+    wall time does not. With one torch thread it is the whole step's work.
+    """
     for _ in range(warmup):
         step()
     times = []
     for _ in range(steps):
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.thread_time()
         step()
-        times.append(time.perf_counter() - start)
+        times.append((time.perf_counter() - wall, time.thread_time() - cpu))
     return times
 
 
-def time_case(experiment: str, scale: str, variant: str, steps: int, threads: int | None) -> list[float]:
+def median_ms(times: list[tuple[float, float]]) -> tuple[float, float]:
+    """Median ``(wall, cpu)`` milliseconds of :func:`time_steps` results."""
+    return (1e3 * statistics.median(t[0] for t in times), 1e3 * statistics.median(t[1] for t in times))
+
+
+def time_case(experiment: str, scale: str, variant: str, steps: int,
+              threads: int | None) -> list[tuple[float, float]]:
     """Step wall times of one experiment's model in one variant (run in a fresh process by ``--compare``)."""
     cfg = get_experiment(experiment, scale)
     with torch_threads(step_threads(cfg, threads)):
@@ -203,16 +216,18 @@ class CaseResult:
         setting: batch, input size, threads, memory format, variant (for the CSV).
         batch_size: images per step.
         ms: median wall ms per step of ``variant``.
+        cpu_ms: median CPU ms per step of ``variant`` (see :func:`time_steps`).
         flops: forward+backward FLOPs of one step.
-        compare_ms: ``{variant: median ms}`` from fresh processes (``--compare`` only).
+        compare_ms: ``{variant: (median wall ms, median CPU ms)}`` from fresh processes (``--compare`` only).
     """
 
     case: ModelCase
     setting: str
     batch_size: int
     ms: float
+    cpu_ms: float
     flops: int
-    compare_ms: dict[str, float] | None = None
+    compare_ms: dict[str, tuple[float, float]] | None = None
 
 
 def bench_case(case: ModelCase, scale: str, variant: str, steps: int, threads: int | None, compare: bool,
@@ -222,21 +237,21 @@ def bench_case(case: ModelCase, scale: str, variant: str, steps: int, threads: i
     n_threads = step_threads(cfg, threads)
     with torch_threads(n_threads):
         _, step = build_step(cfg, variant)
-        ms = 1e3 * statistics.median(time_steps(step, steps))
+        ms, cpu_ms = median_ms(time_steps(step, steps))
         flops = count_step_flops(step)
     layout = "channels_last" if cfg.train.channels_last else "contiguous"
     setting = (f"{case.model} ({case.experiment}, {scale}), batch {cfg.train.batch_size}, input {cfg.data.input_size}, "
                f"{n_threads or torch.get_num_threads()} thread(s), {layout}")
     compare_ms = None
     if compare:
-        times: dict[str, list[float]] = {v: [] for v in VARIANTS}
+        times: dict[str, list[tuple[float, float]]] = {v: [] for v in VARIANTS}
         context = multiprocessing.get_context("spawn")
         for _ in range(rounds):
             for v in VARIANTS:
                 with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
                     times[v] += pool.submit(time_case, case.experiment, scale, v, steps, threads).result()
-        compare_ms = {v: 1e3 * statistics.median(ts) for v, ts in times.items()}
-    return CaseResult(case, setting, cfg.train.batch_size, ms, flops, compare_ms)
+        compare_ms = {v: median_ms(ts) for v, ts in times.items()}
+    return CaseResult(case, setting, cfg.train.batch_size, ms, cpu_ms, flops, compare_ms)
 
 
 def result_rows(result: CaseResult, variant: str, steps: int, peak: float) -> list[tuple[str, str, float, str, str]]:
@@ -245,16 +260,18 @@ def result_rows(result: CaseResult, variant: str, steps: int, peak: float) -> li
     rate = gflops / (result.ms / 1e3)
     rows = [
         ("train_step_throughput", f"{result.setting}, {variant}", result.batch_size / (result.ms / 1e3), "images/s",
-         f"{result.ms:.1f} ms/step, median of {steps} steps after 2 warm-up; fwd+loss+bwd+RMSProp"),
+         f"{result.ms:.1f} ms/step wall ({result.cpu_ms:.1f} ms CPU), median of {steps} steps after 2 warm-up; "
+         "fwd+loss+bwd+RMSProp"),
         ("train_step_gflops", f"{result.setting}, {variant}", rate, "GFLOP/s (forward+backward)",
          f"{gflops:.3f} GFLOP/step (FlopCounterMode, groups-aware conv backward) at {result.ms:.1f} ms/step = "
          f"{100 * rate / peak:.1f}% of the {MATMUL_SIZE}x{MATMUL_SIZE} fp32 matmul peak {peak:.1f} GFLOP/s"),
     ]
     if result.compare_ms is not None:
-        today, tuned = result.compare_ms["today"], result.compare_ms["tuned"]
-        rows.append(("train_step_speedup", f"{result.setting}, tuned / today", today / tuned,
-                     "x (today ms / tuned ms)",
-                     f"today {today:.1f} ms, tuned {tuned:.1f} ms: medians of {steps} steps x 2 fresh processes "
+        (today_wall, today_cpu), (tuned_wall, tuned_cpu) = result.compare_ms["today"], result.compare_ms["tuned"]
+        rows.append(("train_step_speedup", f"{result.setting}, tuned / today", today_cpu / tuned_cpu,
+                     "x (today CPU ms / tuned CPU ms)",
+                     f"CPU ms today {today_cpu:.1f}, tuned {tuned_cpu:.1f}; wall ms today {today_wall:.1f}, tuned "
+                     f"{tuned_wall:.1f} (x{today_wall / tuned_wall:.2f}): medians of {steps} steps x 2 fresh processes "
                      "per variant, alternated; tuned = RMSProp foreach + retained freed memory"))
     return rows
 
