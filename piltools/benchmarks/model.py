@@ -197,7 +197,8 @@ def bench_config(experiment: str, sizes: BenchSizes) -> ExperimentConfig:
                         data={"input_size": sizes.input_size}, train={"batch_size": sizes.train_batch})
 
 
-def make_batch(cfg: ExperimentConfig, model: nn.Module, device: torch.device) -> dict[str, Tensor]:
+def make_batch(cfg: ExperimentConfig, model: nn.Module, device: torch.device,
+               channels_last: bool = False) -> dict[str, Tensor]:
     """A random training batch in the layout of the datasets' collated samples.
 
     Keys: ``image`` ``(B, 3, S, S)``, ``heatmaps`` ``(B, K', S/stride, S/stride)``,
@@ -208,6 +209,7 @@ def make_batch(cfg: ExperimentConfig, model: nn.Module, device: torch.device) ->
         cfg: the benchmark config (:func:`bench_config`).
         model: the model built from it (for the heatmap count and stride).
         device: where the tensors go.
+        channels_last: the image in channels-last memory format (as the training loop passes it).
     """
     gen = torch.Generator().manual_seed(0)
     b, s, cells = cfg.train.batch_size, cfg.data.input_size, cfg.data.input_size // model.stride
@@ -217,19 +219,29 @@ def make_batch(cfg: ExperimentConfig, model: nn.Module, device: torch.device) ->
         "parsing": torch.randint(0, cfg.model.num_parsing, (b, s, s), generator=gen),
         "joint_mask": torch.ones(b, cfg.model.num_joints),
     }
+    if channels_last:
+        batch["image"] = batch["image"].contiguous(memory_format=torch.channels_last)
     return {key: value.to(device) for key, value in batch.items()}
 
 
-def make_train_step(cfg: ExperimentConfig, model: nn.Module, device: torch.device) -> Callable[[], None]:
+def make_train_step(cfg: ExperimentConfig, model: nn.Module, device: torch.device, channels_last: bool = False,
+                    foreach: bool = False) -> Callable[[], None]:
     """A closure running one training step: forward, :func:`~piltools.losses.total_loss`, backward, optimiser step.
 
     Args:
         cfg: the benchmark config (beta, learning rate, parsing loss on or off).
-        model: the model built from ``cfg``, already on ``device``.
+        model: the model built from ``cfg``, already on ``device`` (and in channels-last
+            format if ``channels_last``).
         device: where the batch goes.
+        channels_last: pass the image in channels-last format.
+        foreach: the optimiser's multi-tensor (``foreach=True``) implementation instead of
+            the per-parameter loop that :func:`~piltools.training.builders.make_optimizer` gives on CPU.
     """
-    batch = make_batch(cfg, model, device)
+    batch = make_batch(cfg, model, device, channels_last=channels_last)
     optimizer = make_optimizer(cfg, list(model.parameters()))
+    if foreach:
+        for group in optimizer.param_groups:
+            group["foreach"] = True
     model.train()
 
     def step() -> None:
