@@ -43,13 +43,12 @@ import torch
 from tqdm.auto import tqdm
 
 from piltools.config import ExperimentConfig
-from piltools.datasets.specs import get_spec
 from piltools.errors import InputError
 from piltools.experiments import SCALES, get_experiment, list_experiments
-from piltools.losses import offset_loss, total_loss
 from piltools.runs import RunResult, is_complete, read_metrics, resolve_path, run_freshness, write_json
 from piltools.training import distributed as D
 from piltools.training.builders import build_datasets, build_model, cpu_threads, make_optimizer, to_device, train_loader
+from piltools.training.loop import forward_loss
 from piltools.training.runner import run_dir_of, run_many
 
 #: Scales at which a notebook trains all its seeds; at the others (``smoke`` for CI, ``paper`` with its GPU days
@@ -145,8 +144,7 @@ def measure_step_seconds(cfg: ExperimentConfig, steps: int) -> float:
     """Median wall seconds of one training step of ``cfg``'s model on this machine, over ``steps`` timed steps.
 
     Each step is the training loop's: a batch of the config's training split (built, and for synthetic data
-    generated, as for training), forward (channels-last, autocast as the config says), the loss of
-    :func:`piltools.losses.total_loss` (plus the offset loss on multi-person data), backward and the
+    generated, as for training), forward and loss (:func:`piltools.training.loop.forward_loss`), backward and the
     optimiser's update, at ``cfg.train.cpu_threads`` torch threads on CPU. One untimed warm-up step comes first.
 
     Args:
@@ -154,7 +152,6 @@ def measure_step_seconds(cfg: ExperimentConfig, steps: int) -> float:
         steps: timed steps (at most one epoch's worth).
     """
     ctx = D.DistContext(device=_device())
-    spec = get_spec(cfg.data.kind)
     amp = ctx.device.startswith("cuda") and cfg.train.amp
     with cpu_threads(cfg, ctx):
         torch.manual_seed(0)
@@ -170,13 +167,7 @@ def measure_step_seconds(cfg: ExperimentConfig, steps: int) -> float:
         for _ in range(min(steps + 1, len(loader))):
             start = time.perf_counter()
             batch = to_device(next(batches), ctx.device, cfg.train.channels_last)
-            with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=amp):
-                out = model(batch["image"])
-            if not cfg.train.parsing_loss:
-                out.parsing = None
-            loss, _ = total_loss(out, batch, beta=cfg.train.beta)
-            if spec.multi_person:
-                loss = loss + cfg.train.offset_weight * offset_loss(out.offsets, batch["offsets"], batch["offset_mask"])
+            _, loss, _ = forward_loss(cfg, model, batch, amp)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -18,7 +18,7 @@ Measurements (all in the same process, on CUDA when available, else CPU):
    ``FlopCounterMode``). The step is the training recipe of the Table 2
    experiments (``table2/hg-8s-1u`` and ``table2/hg-8s-1u-pil`` resolved at the
    ``paper`` scale, with the benchmark's width, input size and batch): the
-   same model builder, loss (:func:`piltools.losses.total_loss` with the
+   same model builder, loss (:func:`piltools.training.loop.forward_loss`, the
    config's beta and parsing classes) and optimiser (the config's RMSProp
    rate) as ``python -m piltools train``.
 
@@ -46,10 +46,10 @@ from torch.utils.flop_counter import FlopCounterMode, conv_flop_count
 
 from piltools.config import ExperimentConfig
 from piltools.experiments import get_experiment, with_changes
-from piltools.losses import total_loss
 from piltools.models import AdaptiveConv, depthwise_conv_grouped, depthwise_conv_loop
 from piltools.runs import describe_machine, machine_info
 from piltools.training.builders import build_model, make_optimizer
+from piltools.training.loop import forward_loss
 
 CSV_COLUMNS = ("timestamp", "machine", "benchmark", "setting", "value", "unit", "note")
 BASELINE_EXPERIMENT = "table2/hg-8s-1u"  # HG-8s-1u
@@ -226,7 +226,7 @@ def make_batch(cfg: ExperimentConfig, model: nn.Module, device: torch.device,
 
 def make_train_step(cfg: ExperimentConfig, model: nn.Module, device: torch.device, channels_last: bool = False,
                     foreach: bool = False) -> Callable[[], None]:
-    """A closure running one training step: forward, :func:`~piltools.losses.total_loss`, backward, optimiser step.
+    """A closure running one training step: :func:`~piltools.training.loop.forward_loss`, backward, optimiser step.
 
     Args:
         cfg: the benchmark config (beta, learning rate, parsing loss on or off).
@@ -246,10 +246,7 @@ def make_train_step(cfg: ExperimentConfig, model: nn.Module, device: torch.devic
 
     def step() -> None:
         optimizer.zero_grad(set_to_none=True)
-        out = model(batch["image"])
-        if not cfg.train.parsing_loss:
-            out.parsing = None
-        loss, _ = total_loss(out, batch, beta=cfg.train.beta)
+        _, loss, _ = forward_loss(cfg, model, batch)
         loss.backward()
         optimizer.step()
 

@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 from piltools.config import ExperimentConfig
 from piltools.datasets.specs import get_spec
 from piltools.losses import offset_loss, total_loss
+from piltools.models.output import PoseOutput
 from piltools.runs import (
     MACHINE_FILE,
     CheckpointError,
@@ -58,6 +59,33 @@ CHECKPOINT_FORMAT = 1
 
 class NonFiniteLossError(FloatingPointError):
     """The training loss became NaN or infinite."""
+
+
+def forward_loss(cfg: ExperimentConfig, net: nn.Module, batch: dict[str, Any],
+                 amp: bool = False) -> tuple[PoseOutput, torch.Tensor, dict[str, float]]:
+    """One training step's forward pass and loss, as every training step computes them.
+
+    ``L = sum over stacks MSE(heatmaps) + beta * CE(parsing)`` (:func:`piltools.losses.total_loss`; no parsing
+    term where ``train.parsing_loss`` is off), plus ``train.offset_weight`` x the centroid-offset loss on
+    multi-person data.
+
+    Args:
+        cfg: the run's config.
+        net: the model (or its DDP wrapper).
+        batch: a collated batch already on the model's device.
+        amp: bfloat16 autocast (CUDA only).
+
+    Returns:
+        ``(output, loss, parts)`` with ``parts`` the loss terms as floats (``"heatmap"``, ``"parsing"``).
+    """
+    with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=amp):
+        out = net(batch["image"])
+    if not cfg.train.parsing_loss:
+        out.parsing = None  # MPII: no parsing labels (Sec. 4.4)
+    loss, parts = total_loss(out, batch, beta=cfg.train.beta)
+    if get_spec(cfg.data.kind).multi_person:
+        loss = loss + cfg.train.offset_weight * offset_loss(out.offsets, batch["offsets"], batch["offset_mask"])
+    return out, loss, parts
 
 
 def read_checkpoint(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
@@ -94,7 +122,6 @@ def write_machine_record(cfg: ExperimentConfig, run_dir: Path, ctx: D.DistContex
 
 def _train(cfg: ExperimentConfig, run_dir: Path, ctx: D.DistContext, quiet: bool, source_dir: Path | None) -> None:
     _seed_everything(cfg.seed)
-    spec = get_spec(cfg.data.kind)
     model = build_model(cfg)
     if source_dir is not None:
         T.load_transferred(model, source_dir / CHECKPOINT)
@@ -152,14 +179,7 @@ def _train(cfg: ExperimentConfig, run_dir: Path, ctx: D.DistContext, quiet: bool
             if step >= steps:
                 break
             batch = _to_device(batch, ctx.device, channels_last)
-            with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=amp):
-                out = net(batch["image"])
-            if not cfg.train.parsing_loss:
-                out.parsing = None  # MPII: no parsing labels (Sec. 4.4)
-            loss, parts = total_loss(out, batch, beta=cfg.train.beta)
-            if spec.multi_person:
-                loss = loss + cfg.train.offset_weight * offset_loss(out.offsets, batch["offsets"],
-                                                                       batch["offset_mask"])
+            out, loss, parts = forward_loss(cfg, net, batch, amp)
             value = float(loss.detach())
             if not math.isfinite(value):
                 kept = f"the last good checkpoint {ckpt_path} is kept" if ckpt_path.is_file() else \
