@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("train", "train a named experiment at a scale (cached, resumable)"),
     "evaluate": ("evaluate", "evaluate a trained named experiment"),
     "reproduce": ("reproduce", "execute the numbered notebooks at a scale"),
+    "inspect": ("inspect", "serve the PIL inspector (notebook 06) as an app with Voila on 127.0.0.1"),
     "calibrate": ("calibrate", "train the pose-only baseline on each synthetic difficulty level (results/calibration.csv)"),
 }
 
