@@ -39,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     # the kernel gets the resolved run directories, so that it opens exactly this pair
     server = start_voila(scale=args.scale, baseline=str(pair.baseline.run_dir), pil=str(pair.pil.run_dir),
                          port=args.port)
+    server.wait_ready()
     print(f"PIL inspector ({pair.pil.label} vs {pair.baseline.label}): {server.url}", flush=True)
     try:
         return server.process.wait()

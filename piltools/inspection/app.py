@@ -22,7 +22,7 @@ from piltools.inspection.data import Inspection
 
 #: Rows of the image table shown above the selector.
 TABLE_ROWS = 10
-#: CSS classes the browser test looks for.
+#: CSS classes the browser test looks for (each dropdown also has ``pil-<name>``: pil-sort, pil-image, ...).
 SUMMARY_CLASS = "pil-summary"
 JOINTS_CLASS = "pil-joints"
 
@@ -53,12 +53,15 @@ class InspectorApp:
             f"{int(inspection.broke.sum())} joints")
         self.filter = W.Dropdown(options=list(A.attribute_filters(inspection)), value="all", description="filter")
         self.sort = W.Dropdown(options=A.sort_orders(inspection), value=A.MOST_IMPROVED, description="sort")
-        self.image = W.Dropdown(options=[], description="image")
+        self.image = W.Dropdown(options=[], description="image", layout=W.Layout(width="460px"))
         self.joint = W.Dropdown(options=list(inspection.joint_names), value=inspection.joint_names[0],
                                 description="joint")
-        self.donor = W.Dropdown(options=names, value=names[min(1, len(names) - 1)], description="kernels of")
+        self.donor = W.Dropdown(options=names, value=names[min(1, len(names) - 1)], description="kernels of",
+                                layout=W.Layout(width="360px"))
         colour_options = ["correction"] + ([] if inspection.attributes is None else list(inspection.attributes.columns))
         self.colour_by = W.Dropdown(options=colour_options, value=colour_options[-1], description="colour by")
+        for name in ("filter", "sort", "image", "joint", "donor", "colour_by"):  # pil-sort, ...: for browser tests
+            getattr(self, name).add_class(f"pil-{name.replace('_', '-')}")
         self.table_html = W.HTML()
         self.summary_html = W.HTML()
         self.summary_html.add_class(SUMMARY_CLASS)

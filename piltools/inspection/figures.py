@@ -65,7 +65,15 @@ def joints_panel(inspection: Inspection, name: str) -> np.ndarray:
                     cv2.line(panel, tuple(int(round(v)) for v in p_big[j, :2]),
                              tuple(int(round(v)) for v in gt_big[j, :2]), colour, 2, cv2.LINE_AA)
         panels.append(panel)
+    for panel, title in zip(panels, ("ground truth", "baseline", "PIL")):
+        _title(panel, title)
     return tile_images(panels, columns=3)
+
+
+def _title(panel: np.ndarray, text: str) -> None:
+    """Write ``text`` in the top-left corner of ``panel`` (in place), white on a dark band."""
+    cv2.rectangle(panel, (0, 0), (8 + 9 * len(text), 18), (0, 0, 0), -1)
+    cv2.putText(panel, text, (4, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
 
 
 def png_bytes(image: np.ndarray) -> bytes:
@@ -163,4 +171,6 @@ def counterfactual_panel(inspection: Inspection, result: Counterfactual) -> np.n
         p[:, :2] *= factor
         panels.append(_rings(draw_skeleton(image, p, radius=3, thickness=2, kind=inspection.kind),
                              inspection.gt_input[i], inspection.kind, factor))
+    _title(panels[0], "own kernels")
+    _title(panels[1], f"kernels of {result.donor}")
     return tile_images(panels, columns=2)

@@ -7,6 +7,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,24 @@ class VoilaServer:
 
     process: subprocess.Popen
     url: str
+    port: int
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Return once the server accepts connections.
+
+        Raises:
+            RuntimeError: Voila exited, or did not listen within ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"voila exited with status {self.process.returncode} before serving {self.url}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1.0):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"voila did not listen on 127.0.0.1:{self.port} within {timeout:.0f} s")
 
     def stop(self) -> None:
         """Terminate the server (kill it if it does not stop within 10 s)."""
@@ -78,4 +97,4 @@ def start_voila(*, scale: str, baseline: str | None = None, pil: str | None = No
                "--Voila.ip=127.0.0.1", f"--token={token}"]
     out = subprocess.DEVNULL if quiet else None
     process = subprocess.Popen(command, cwd=root, env=env, stdout=out, stderr=out)
-    return VoilaServer(process=process, url=f"http://127.0.0.1:{port}/?token={token}")
+    return VoilaServer(process=process, url=f"http://127.0.0.1:{port}/?token={token}", port=port)
