@@ -3,5 +3,6 @@
 * :mod:`.data`     run both models over the val split once, cache the arrays (:class:`Inspection`)
 * :mod:`.analysis` corrections per image and joint, sorting / filtering, kernel space, counterfactual kernels
 * :mod:`.figures`  the panels (joints, parsing, kernels, heatmaps, kernel space)
-* :mod:`.app`      the ipywidgets app of ``notebooks/06_inspector.ipynb`` (``python -m piltools inspect``)
+* :mod:`.app`      the ipywidgets app of ``notebooks/06_inspector.ipynb``
+* :mod:`.serve`    that notebook served as an app by Voila (``python -m piltools inspect``)
 """

@@ -33,7 +33,9 @@ def corrections(inspection: Inspection) -> pd.DataFrame:
     ``truncated_joints`` where recorded.
     """
     scored = inspection.counted.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    dc = inspection.distance_change()  # NaN where not counted
+    change = np.where(np.isfinite(dc), dc, 0.0).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):  # an image without a counted joint: NaN
         table = pd.DataFrame({
             "fixed": inspection.fixed.sum(axis=1),
             "broke": inspection.broke.sum(axis=1),
@@ -41,8 +43,7 @@ def corrections(inspection: Inspection) -> pd.DataFrame:
             "scored": scored,
             "pckh_base": 100.0 * inspection.ok_base.sum(axis=1) / scored,
             "pckh_pil": 100.0 * inspection.ok_pil.sum(axis=1) / scored,
-            "mean_change": np.nanmean(np.where(inspection.counted, inspection.distance_change(), np.nan), axis=1)
-            if inspection.counted.any() else np.full(len(inspection), np.nan),
+            "mean_change": change / scored,
             "mIoU": inspection.miou,
         }, index=pd.Index(inspection.names, name="image"))
     if inspection.attributes is not None:

@@ -72,7 +72,8 @@ def joints_panel(inspection: Inspection, name: str) -> np.ndarray:
 
 def _title(panel: np.ndarray, text: str) -> None:
     """Write ``text`` in the top-left corner of ``panel`` (in place), white on a dark band."""
-    cv2.rectangle(panel, (0, 0), (8 + 9 * len(text), 18), (0, 0, 0), -1)
+    (width, _), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1)
+    cv2.rectangle(panel, (0, 0), (width + 8, 18), (0, 0, 0), -1)
     cv2.putText(panel, text, (4, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
 
 
