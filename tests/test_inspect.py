@@ -219,6 +219,8 @@ def test_widget_callbacks(pair):
     assert app.sort.value == "by joint: l_knee"
     app.donor.value = insp.names[-1]
     assert app.counterfactual.image == app.shown and app.counterfactual.donor == insp.names[-1]
+    app.close()
+    assert app.sort.comm is None and app.widget.comm is None
 
 
 # --------------------------------------------------------------------------------------------------

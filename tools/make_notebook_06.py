@@ -1,9 +1,22 @@
 """Writes notebooks/06_inspector.ipynb (sources only; outputs come from running it).
 
 Kept as a script so the notebook's cells are reviewable as plain text; run
-``python tools/make_notebook_06.py`` then execute it (``jupyter nbconvert --execute --inplace``).
+``python tools/make_notebook_06.py``, execute it with
+``PILTOOLS_SCALE=cpu jupyter nbconvert --to notebook --execute --inplace notebooks/06_inspector.ipynb``
+and drop the saved widget state with ``python tools/make_notebook_06.py --strip-widget-state`` (the
+app's images would weigh over a megabyte, and JupyterLab shows widgets only after a re-run anyway).
 """
+import sys
+
 import nbformat as nbf
+
+PATH = "notebooks/06_inspector.ipynb"
+if sys.argv[1:] == ["--strip-widget-state"]:
+    executed = nbf.read(PATH, as_version=4)
+    executed.metadata.pop("widgets", None)
+    nbf.write(executed, PATH)
+    print(f"dropped the widget state of {PATH}")
+    sys.exit(0)
 
 md = nbf.v4.new_markdown_cell
 code = nbf.v4.new_code_cell
@@ -95,6 +108,7 @@ assert check.sort.value == "by joint: r_ankle"
 # counterfactual: the image's own kernels reproduce its joints
 check.donor.value = check.shown
 assert np.allclose(check.counterfactual.own, check.counterfactual.swapped)
+check.close()
 WIDGETS_CHECKED = True"""),
     md("Structural checks (compared by `pytest --nbval` at every scale):"),
     code("""import json
@@ -115,5 +129,5 @@ print("structural checks passed:", list(table.columns[:8]))"""),
 nb = nbf.v4.new_notebook(cells=cells)
 nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 nb.metadata["language_info"] = {"name": "python"}
-nbf.write(nb, "notebooks/06_inspector.ipynb")
-print("wrote notebooks/06_inspector.ipynb")
+nbf.write(nb, PATH)
+print(f"wrote {PATH}")

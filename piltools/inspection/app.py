@@ -33,6 +33,9 @@ class InspectorApp:
     Args:
         inspection: the cached per-image arrays of a baseline / PIL pair.
         model: the PIL model (for counterfactual kernels); None hides the counterfactual.
+
+    Attributes:
+        widget: the whole app, top to bottom (``display(app.widget)``).
     """
 
     def __init__(self, *, inspection: Inspection, model: nn.Module | None = None) -> None:
@@ -79,6 +82,8 @@ class InspectorApp:
         self.joint.observe(lambda _: self.show_kernels(), names="value")
         self.donor.observe(lambda _: self.show_counterfactual(), names="value")
         self.colour_by.observe(lambda _: self.show_space(), names="value")
+        self._containers: list[W.Widget] = []
+        self.widget = self._layout()
         self.refresh_rows()
 
     # --- callbacks -----------------------------------------------------------------------------
@@ -149,16 +154,25 @@ class InspectorApp:
             display(fig)
         plt.close(fig)
 
-    # --- layout --------------------------------------------------------------------------------
-    @property
-    def widget(self) -> W.Widget:
-        """The whole app, top to bottom."""
-        def section(title: str) -> W.HTML:
-            return W.HTML(f"<h3>{title}</h3>")
+    def close(self) -> None:
+        """Close every widget of the app (their state leaves the kernel and the saved notebook)."""
+        for value in vars(self).values():
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, W.Widget):
+                    item.close()
 
+    # --- layout --------------------------------------------------------------------------------
+    def _layout(self) -> W.VBox:
+        def section(title: str) -> W.HTML:
+            heading = W.HTML(f"<h3>{title}</h3>")
+            self._containers.append(heading)
+            return heading
+
+        filters = W.HBox([self.filter, self.sort])
+        self._containers.append(filters)
         return W.VBox([
             self.header,
-            section("Across images"), W.HBox([self.filter, self.sort]), self.table_html, self.image,
+            section("Across images"), filters, self.table_html, self.image,
             section("Corrected joints (ground truth rings; left green, right magenta, centre yellow; "
                     "white line: PIL fixed, red: PIL broke)"),
             self.summary_html, self.joints_image, self.joint_table_html,
