@@ -62,7 +62,8 @@ class InspectorApp:
         self.donor = W.Dropdown(options=names, value=names[min(1, len(names) - 1)], description="kernels of",
                                 layout=W.Layout(width="360px"))
         colour_options = ["correction"] + ([] if inspection.attributes is None else list(inspection.attributes.columns))
-        self.colour_by = W.Dropdown(options=colour_options, value=colour_options[-1], description="colour by")
+        self.colour_by = W.Dropdown(options=colour_options, value="view" if "view" in colour_options else "correction",
+                                    description="colour by")
         for name in ("filter", "sort", "image", "joint", "donor", "colour_by"):  # pil-sort, ...: for browser tests
             getattr(self, name).add_class(f"pil-{name.replace('_', '-')}")
         self.table_html = W.HTML()
@@ -76,6 +77,8 @@ class InspectorApp:
         self.space_out = W.Output()
         self.counterfactual_html = W.HTML()
         self.counterfactual_image = W.Image(format="png")
+        for name in ("parsing_out", "kernels_out", "space_out", "counterfactual_image"):  # pil-parsing-out, ...
+            getattr(self, name).add_class(f"pil-{name.replace('_', '-')}")
         self.filter.observe(lambda _: self.refresh_rows(), names="value")
         self.sort.observe(lambda _: self.refresh_rows(), names="value")
         self.image.observe(lambda change: self.show(change["new"]), names="value")

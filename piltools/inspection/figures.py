@@ -147,11 +147,11 @@ def kernel_space_figure(space: KernelSpace, colour_by: list[str] | np.ndarray, l
     """Scatter of :func:`~piltools.inspection.analysis.kernel_space` coloured by a categorical attribute."""
     import matplotlib.pyplot as plt
 
-    values = np.asarray(colour_by).astype(str)
+    values = np.asarray(colour_by)
     fig, ax = plt.subplots(figsize=(5, 4))
-    for value in sorted(set(values)):
+    for value in sorted(set(values.tolist())):  # numbers in numeric order, names alphabetically
         m = values == value
-        ax.scatter(space.coords[m, 0], space.coords[m, 1], s=14, label=value)
+        ax.scatter(space.coords[m, 0], space.coords[m, 1], s=14, label=str(value))
     if highlight is not None:
         ax.scatter(*space.coords[highlight], s=120, facecolors="none", edgecolors="k", label="shown image")
     ax.set_xlabel(f"PC1 ({100 * space.explained[0]:.0f} % of variance)")
