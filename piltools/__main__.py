@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("plan", "the runs the notebooks need, which are done, and the estimated time of the rest"),
     "reproduce": ("reproduce", "execute the numbered notebooks at a scale"),
     "predict": ("predict", "a trained model on your own images: overlays, joints as JSON, a LIP CSV"),
+    "inspect": ("inspect", "serve the PIL inspector (notebook 06) as an app with Voila on 127.0.0.1"),
     "calibrate": ("calibrate", "train the pose-only baseline on each synthetic difficulty level (results/calibration.csv)"),
 }
 

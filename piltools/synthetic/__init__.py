@@ -16,7 +16,8 @@ is a data source, not a loader. Modules:
 * :mod:`.scene`      backgrounds, clutter, occluders, distractor limbs, photometric effects
 * :mod:`.sample`     one sample as a pure function of (kind, seed, split, index, size, config)
 * :mod:`.writers`    the on-disk formats and :func:`generate`
-* :mod:`.ensure`     :func:`ensure_synthetic` (cached, atomic, versioned)
+* :mod:`.attributes` per-person attributes (view, occluded / truncated joints) in a sidecar CSV
+* :mod:`.ensure`     :func:`ensure_synthetic` (cached, atomic, versioned), :func:`ensure_attributes`
 * :mod:`.gallery`    the gallery figure
 
 Importing the package loads only :mod:`.config`, so that configuration checks
@@ -45,6 +46,8 @@ from piltools.synthetic.config import (
 _RENDERING_NAMES = {
     "ensure_synthetic": "piltools.synthetic.ensure",
     "read_manifest": "piltools.synthetic.ensure",
+    "ensure_attributes": "piltools.synthetic.ensure",
+    "read_attributes": "piltools.synthetic.attributes",
     "joint_part_ids": "piltools.synthetic.render",
     "Sample": "piltools.synthetic.sample",
     "SyntheticPerson": "piltools.synthetic.sample",
@@ -54,7 +57,8 @@ _RENDERING_NAMES = {
 
 __all__ = [
     "DIFFICULTY", "GENERATOR_VERSION", "KINDS", "STYLES", "Sample", "Style", "SynthConfig", "SyntheticPerson",
-    "difficulty_config", "ensure_synthetic", "generate", "joint_part_ids", "read_manifest", "render_sample",
+    "difficulty_config", "ensure_attributes", "ensure_synthetic", "generate", "joint_part_ids", "read_attributes",
+    "read_manifest", "render_sample",
 ]
 
 

@@ -1,4 +1,4 @@
-"""Create a cached synthetic dataset once: idempotent, atomic, versioned."""
+"""Create a cached synthetic dataset once: idempotent, atomic, versioned; add the attribute sidecar to older ones."""
 from __future__ import annotations
 
 import hashlib
@@ -8,7 +8,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from piltools.synthetic.attributes import attributes_path, sample_attributes, write_attributes
 from piltools.synthetic.config import GENERATOR_VERSION, SynthConfig
+from piltools.synthetic.sample import render_sample
 from piltools.synthetic.writers import generate
 
 MANIFEST = "manifest.json"
@@ -109,3 +111,30 @@ def ensure_synthetic(kind: str, root: str | Path, n_train: int, n_val: int, size
             shutil.rmtree(tmp, ignore_errors=True)
         raise
     return root
+
+
+def ensure_attributes(root: str | Path, split: str) -> Path | None:
+    """Make sure a generated dataset has its ``<split>_attributes.csv`` (:mod:`piltools.synthetic.attributes`).
+
+    Datasets generated before the sidecar existed get it by re-rendering the split from the
+    manifest's parameters (a sample is a pure function of them); nothing else is touched.
+
+    Args:
+        root: dataset root written by :func:`ensure_synthetic`.
+        split: ``"train"`` or ``"val"``.
+
+    Returns:
+        The sidecar's path, or None for data without a manifest (the real datasets).
+    """
+    path = attributes_path(root, split)
+    if path.is_file():
+        return path
+    manifest = read_manifest(root)
+    if manifest is None:
+        return None
+    config = SynthConfig.from_dict(manifest["config"])
+    n = int(manifest["n_train" if split == "train" else "n_val"])
+    rows = [row for index in range(n)
+            for row in sample_attributes(render_sample(manifest["kind"], int(manifest["seed"]), split, index,
+                                                       int(manifest["size"]), config))]
+    return write_attributes(path, rows)

@@ -12,14 +12,16 @@
           per person, [x, y, v] 0-based, missing = [-1, -1, 0]), ``{split}_id.txt``.
 
 Each kind has one split writer (:data:`SPLIT_WRITERS`); :func:`generate` renders the samples and
-hands them to it. Names are ``{split}_{index:06d}``, so train and val share the mpii/pascal image
+hands them to it, and writes the generator's per-person attributes (view, occluded and truncated
+joints) to the sidecar ``{split}_attributes.csv`` (:mod:`piltools.synthetic.attributes`), a file
+the real formats lack and the loaders ignore. Names are ``{split}_{index:06d}``, so train and val share the mpii/pascal image
 folders safely. Files are byte-identical across runs for the same arguments (fixed JPEG quality,
 deterministic PNG, coordinates rounded to 3 decimals).
 """
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import cv2
@@ -30,6 +32,7 @@ from piltools.datasets.mpii import MISSING_XY
 from piltools.datasets.pascal import pascal_pose_json
 from piltools.datasets.records import PersonAnnotation
 from piltools.lipcsv import LipRow, write_lip_csv
+from piltools.synthetic.attributes import attributes_path, sample_attributes, write_attributes
 from piltools.synthetic.config import SynthConfig, check_kind_split
 from piltools.synthetic.render import pascal_joints
 from piltools.synthetic.sample import Sample, render_sample
@@ -163,6 +166,14 @@ def generate(kind: str, out: str | Path, n: int, seed: int, size: int = 128, spl
         raise ValueError(f"need n >= 0 and size >= 32, got n={n} size={size}")
     config = config or SynthConfig()
     root = Path(out)
-    samples = (render_sample(kind, seed, split, index, size, config) for index in range(n))
-    SPLIT_WRITERS[kind](root, split, samples, config.jpeg_quality)
+    attributes: list[dict] = []
+
+    def samples() -> Iterator[Sample]:  # rendered one at a time; their attributes kept for the sidecar
+        for index in range(n):
+            sample = render_sample(kind, seed, split, index, size, config)
+            attributes.extend(sample_attributes(sample))
+            yield sample
+
+    SPLIT_WRITERS[kind](root, split, samples(), config.jpeg_quality)
+    write_attributes(attributes_path(root, split), attributes)
     return root
