@@ -70,11 +70,14 @@ class NotebookRuns:
         title: what the notebook reproduces.
         experiments: named experiments (:func:`piltools.experiments.list_experiments`), in the notebook's order.
         seeds: training seeds at the ``cpu`` scale (see :data:`ALL_SEEDS_SCALES`).
+        needs_checkpoints: the notebook runs the trained models themselves (not only their recorded
+            numbers), so it cannot be rendered from the committed run records (``make render`` skips it).
     """
 
     title: str
     experiments: tuple[str, ...]
     seeds: tuple[int, ...] = (0, 1, 2)
+    needs_checkpoints: bool = False
 
     def seeds_at(self, scale: str) -> tuple[int, ...]:
         """The seeds trained at ``scale``: all of them at :data:`ALL_SEEDS_SCALES`, else the first."""
@@ -95,7 +98,7 @@ NOTEBOOKS: dict[str, NotebookRuns] = {
                        ("mpii/hg-8s-1u", "mpii/hg-8s-1u-pil-transfer")),
     "05": NotebookRuns("Table 5: multi-person PASCAL-Person-Part", ("table5/baseline", "table5/pil")),
     "06": NotebookRuns("HG-1s-1u with and without PIL, one seed", ("table2/hg-1s-1u", "table2/hg-1s-1u-pil"),
-                       seeds=(0,)),
+                       seeds=(0,), needs_checkpoints=True),
 }
 
 

@@ -62,6 +62,11 @@ def train_needed_runs(paths: list[Path], scale: str, jobs: int, plan_only: bool)
           f"(estimated ~{plan.wall_seconds() / 60:.1f} min)", flush=True)
 
 
+def _needs_checkpoints(name: str) -> bool:
+    """Whether a notebook runs trained models (so records, which hold numbers only, cannot render it)."""
+    return any(name.startswith(prefix) and entry.needs_checkpoints for prefix, entry in NOTEBOOKS.items())
+
+
 def run(args: argparse.Namespace) -> int:
     import nbformat
     from nbclient import NotebookClient
@@ -75,6 +80,11 @@ def run(args: argparse.Namespace) -> int:
     if records_only():  # rendering from the committed records: nothing to plan or train
         print("[reproduce] PILTOOLS_RECORDS=only: the notebooks read the committed run records; nothing trains",
               flush=True)
+        for path in [p for p in paths if _needs_checkpoints(p.name)]:
+            print(f"[reproduce] {path.name}: skipped, it runs the trained models themselves (records hold only "
+                  f"their numbers); `python -m piltools reproduce --only {path.name[:2]}` trains and runs it",
+                  flush=True)
+        paths = [p for p in paths if not _needs_checkpoints(p.name)]
     else:
         train_needed_runs(paths, args.scale, jobs, args.plan_only)
     if args.plan_only:
