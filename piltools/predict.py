@@ -340,7 +340,7 @@ def predict_files(predictor: Predictor, images: Iterable[Path], out_dir: str | P
     kind = predictor.spec.kind
     results = []
     for path in tqdm(images, desc="predict", unit="image", disable=quiet or len(images) <= 3):
-        image = read_rgb_image(path)
+        image = read_rgb_image(path, upright=True)  # a phone photo stored sideways: as it was taken
         prediction = predictor.predict(image, path.name, box)
         cv2.imwrite(str(out / f"{path.stem}_overlay.png"),
                     cv2.cvtColor(draw_prediction(image, prediction, kind), cv2.COLOR_RGB2BGR))

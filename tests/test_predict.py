@@ -293,3 +293,24 @@ def test_a_box_outside_the_image(trained: RunResult, tmp_path: Path, capsys: pyt
     line = _bad(capsys, ["predict", str(image), "--run", str(trained.run_dir), f"--box={box}",
                          "--out", str(tmp_path / "o")])
     assert "is not inside small.png (8x9 pixels)" in line
+
+
+def test_user_images_are_read_upright_by_their_exif_orientation(tmp_path: Path) -> None:
+    """A phone photo stored sideways (EXIF orientation 6 = rotate 90 degrees clockwise to view) is predicted as
+    it was taken: the stored 60 (W) x 40 (H) pixels become a 40 (W) x 60 (H) image; the datasets keep the stored
+    frame, in which their annotations are."""
+    from PIL import Image
+
+    from piltools.datasets.imageio import read_rgb_image
+
+    stored = np.zeros((40, 60, 3), dtype=np.uint8)
+    stored[0, 0] = 255  # a bright stored top-left corner
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation
+    path = tmp_path / "sideways.png"
+    Image.fromarray(stored).save(path, exif=exif)
+    assert read_rgb_image(path).shape == (40, 60, 3)
+    upright = read_rgb_image(path, upright=True)
+    assert upright.shape == (60, 40, 3)
+    # rotating 90 degrees clockwise moves the stored top-left corner to the top-right
+    assert upright[0, -1].max() == 255 and upright[0, 0].max() == 0

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from piltools.datasets.errors import CorruptImageError, DatasetNotFoundError
 
@@ -31,13 +31,17 @@ def _open(path: Path, what: str) -> Image.Image:
     return img
 
 
-def read_rgb_image(path: str | Path) -> np.ndarray:
+def read_rgb_image(path: str | Path, upright: bool = False) -> np.ndarray:
     """Read an image file as uint8 RGB (H, W, 3); grayscale and palette become RGB.
 
     Args:
         path: image file (JPEG, PNG, ...).
+        upright: apply the file's EXIF orientation (a phone photo stored sideways comes out as it was
+            taken). Off for the datasets, whose annotations are in the stored pixel frame.
     """
     img = _open(Path(path), "image")
+    if upright:
+        img = ImageOps.exif_transpose(img)
     if img.mode != "RGB":
         img = img.convert("RGB")
     return np.asarray(img, dtype=np.uint8)
