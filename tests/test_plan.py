@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import piltools.collection as C
+import piltools.planning as PL
 from piltools.__main__ import main
 from piltools.errors import InputError
 from piltools.experiments import get_experiment, list_experiments
@@ -32,7 +33,7 @@ def fake_steps(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         calls.append(cfg.model.name)
         return VGG16_STEP if cfg.model.name == "VGG16" else OTHER_STEP
 
-    monkeypatch.setattr(C, "measure_step_seconds", measure)
+    monkeypatch.setattr(PL, "measure_step_seconds", measure)
     return calls
 
 
@@ -71,11 +72,11 @@ def test_plan_without_notebooks_is_one_line_input_error(tmp_path: Path, capsys: 
 
 def test_jobs_below_one_is_input_error(tmp_path: Path, fake_steps: list[str]) -> None:
     with pytest.raises(InputError, match="--jobs 0: expected at least 1"):
-        C.make_plan(["06"], "smoke", jobs=0, out=tmp_path)
+        PL.make_plan(["06"], "smoke", jobs=0, out=tmp_path)
 
 
 def test_estimate_uses_measured_step_times_cached_per_model(tmp_path: Path, fake_steps: list[str]) -> None:
-    plan = C.make_plan(["01"], "smoke", jobs=1, out=tmp_path)
+    plan = PL.make_plan(["01"], "smoke", jobs=1, out=tmp_path)
     assert [r.config.name for r in plan.runs] == TABLE1
     assert all(r.status == "to train" for r in plan.runs)
     assert sorted(fake_steps) == sorted(get_experiment(n, "smoke").model.name for n in TABLE1)  # 7 distinct models
@@ -91,22 +92,22 @@ def test_estimate_uses_measured_step_times_cached_per_model(tmp_path: Path, fake
     # the other 6 models at 2 s a step: each 4 x 2 + 8 x 2 / 3 s
     assert plan.training_seconds() == pytest.approx(vgg16.seconds + 6 * (8.0 + 16.0 / 3))
     # the second plan reads the cache file: nothing measured again, same numbers
-    cache = json.loads((tmp_path / C.STEP_TIMES_FILE).read_text())
+    cache = json.loads((tmp_path / PL.STEP_TIMES_FILE).read_text())
     assert len(cache) == 7 and any(" | VGG16 | " in key for key in cache)
-    again = C.make_plan(["01"], "smoke", jobs=1, out=tmp_path)
+    again = PL.make_plan(["01"], "smoke", jobs=1, out=tmp_path)
     assert len(fake_steps) == 7 and again.step_times.measured == []
     assert again.training_seconds() == pytest.approx(plan.training_seconds())
 
 
 def test_corrupt_step_time_cache_is_input_error(tmp_path: Path, fake_steps: list[str]) -> None:
-    (tmp_path / C.STEP_TIMES_FILE).write_text("{not json")
+    (tmp_path / PL.STEP_TIMES_FILE).write_text("{not json")
     with pytest.raises(InputError, match=r"step-time cache .*\.step_times\.json: unreadable .*delete it"):
-        C.make_plan(["06"], "smoke", jobs=1, out=tmp_path)
+        PL.make_plan(["06"], "smoke", jobs=1, out=tmp_path)
 
 
 def test_trained_run_is_done_and_costs_nothing(tmp_path: Path, fake_steps: list[str]) -> None:
     trained = run_experiment("table1/vgg16", "smoke", seed=0, out=tmp_path, quiet=True)
-    plan = C.make_plan(["01"], "smoke", jobs=1, out=tmp_path)
+    plan = PL.make_plan(["01"], "smoke", jobs=1, out=tmp_path)
     done = plan.runs[0]
     assert done.run_dir == trained.run_dir and done.status == "done" and done.seconds == 0.0
     assert [r.config.name for r in plan.to_train()] == TABLE1[1:]
@@ -114,7 +115,7 @@ def test_trained_run_is_done_and_costs_nothing(tmp_path: Path, fake_steps: list[
     assert plan.training_seconds() == pytest.approx(6 * (8.0 + 16.0 / 3))
     # code other than today's trained it: still done (reproduce does not retrain it), marked stale
     write_json(trained.run_dir / CODE_FILE, {"fingerprint": "0123456789abcdef", "version": "old"})
-    stale = C.make_plan(["01"], "smoke", jobs=1, out=tmp_path).runs[0]
+    stale = PL.make_plan(["01"], "smoke", jobs=1, out=tmp_path).runs[0]
     assert stale.complete and stale.freshness == "stale" and stale.status == "done, STALE"
 
 
@@ -124,7 +125,7 @@ def test_interrupted_run_resumes_in_the_estimate(tmp_path: Path, fake_steps: lis
     run_dir.mkdir(parents=True)
     (run_dir / "metrics.csv").write_text("epoch,loss,heatmap_loss,parsing_loss,train_acc,val_pck,lr,seconds\n"
                                          "1,1,1,0,0,0,0.0001,1\n")
-    run = C.make_plan(["01"], "smoke", jobs=1, out=tmp_path).runs[0]
+    run = PL.make_plan(["01"], "smoke", jobs=1, out=tmp_path).runs[0]
     # 1 of 2 epochs left: 2 steps x 0.5 s; evaluation: the last quick validation + the final flip test
     # = 3 passes x 2 batches = 6 forward passes x 0.5 / 3 s
     assert run.status == "resume at epoch 2" and run.estimate.epochs == 1
@@ -132,7 +133,7 @@ def test_interrupted_run_resumes_in_the_estimate(tmp_path: Path, fake_steps: lis
 
 
 def test_shared_runs_listed_once_and_totals_add_up(tmp_path: Path, fake_steps: list[str]) -> None:
-    plan = C.make_plan(["02", "06", "04"], "smoke", jobs=2, out=tmp_path)
+    plan = PL.make_plan(["02", "06", "04"], "smoke", jobs=2, out=tmp_path)
     # 02: 8 runs; 06: 2 runs, both in 02; 04: mpii baseline, transfer + its source table2/hg-8s-1u-pil (in 02)
     assert len(plan.runs) == 8 + 2
     assert plan.runs_of("06") == [r for r in plan.runs if r.config.name in ("table2/hg-1s-1u", "table2/hg-1s-1u-pil")]
@@ -142,7 +143,7 @@ def test_shared_runs_listed_once_and_totals_add_up(tmp_path: Path, fake_steps: l
     assert plan.training_seconds() < sum(plan.training_seconds(p) for p in plan.notebooks)  # shared runs once
     # two at a time: at least half the one-after-the-other time, at most all of it
     assert plan.training_seconds() / 2 <= plan.wall_seconds() < plan.training_seconds()
-    serial = C.make_plan(["02", "06", "04"], "smoke", jobs=1, out=tmp_path)
+    serial = PL.make_plan(["02", "06", "04"], "smoke", jobs=1, out=tmp_path)
     assert serial.wall_seconds() == pytest.approx(serial.training_seconds())
     text = plan.lines()
     assert sum("table2/hg-8s-1u-pil " in line for line in text) == 1
@@ -154,9 +155,9 @@ def test_shared_runs_listed_once_and_totals_add_up(tmp_path: Path, fake_steps: l
 def test_wall_seconds_waits_for_each_wave() -> None:
     # wave 1: one 3 s source; wave 2 starts at 3 s: two processes take 2 s each (until 5 s), the third
     # run starts on the first one free (5 s) and ends at 7 s
-    assert C.wall_seconds([[3.0], [2.0, 2.0, 2.0]], jobs=2) == pytest.approx(7.0)
-    assert C.wall_seconds([[3.0], [2.0, 2.0, 2.0]], jobs=1) == pytest.approx(9.0)
-    assert C.wall_seconds([[], [4.0, 1.0, 1.0]], jobs=2) == pytest.approx(4.0)  # 1 + 1 beside the 4
+    assert PL.wall_seconds([[3.0], [2.0, 2.0, 2.0]], jobs=2) == pytest.approx(7.0)
+    assert PL.wall_seconds([[3.0], [2.0, 2.0, 2.0]], jobs=1) == pytest.approx(9.0)
+    assert PL.wall_seconds([[], [4.0, 1.0, 1.0]], jobs=2) == pytest.approx(4.0)  # 1 + 1 beside the 4
 
 
 def test_plan_command_prints_the_plan(tmp_path: Path, fake_steps: list[str],
@@ -169,7 +170,7 @@ def test_plan_command_prints_the_plan(tmp_path: Path, fake_steps: list[str],
 
 def test_train_plan_one_bar_over_all_runs(tmp_path: Path, fake_steps: list[str], monkeypatch: pytest.MonkeyPatch,
                                           capsys: pytest.CaptureFixture[str]) -> None:
-    plan = C.make_plan(["06"], "smoke", jobs=2, out=tmp_path)
+    plan = PL.make_plan(["06"], "smoke", jobs=2, out=tmp_path)
     calls = []
 
     def run_many(names, scale, seeds, out, quiet, jobs):  # noqa: ANN001 (stands in for training.run_many)
@@ -181,8 +182,8 @@ def test_train_plan_one_bar_over_all_runs(tmp_path: Path, fake_steps: list[str],
                 (run_dir / "eval.json").write_text("{}")
         return []
 
-    monkeypatch.setattr(C, "run_many", run_many)
-    C.train_plan(plan, poll_seconds=0.01)
+    monkeypatch.setattr(PL, "run_many", run_many)
+    PL.train_plan(plan, poll_seconds=0.01)
     assert calls == [(["table2/hg-1s-1u", "table2/hg-1s-1u-pil"], [0], 2)]
     err = capsys.readouterr().err
     assert "2/2 runs" in err and "ETA ~0 s" in err
@@ -200,9 +201,9 @@ def test_reproduce_plan_only_trains_nothing(tmp_path: Path, fake_steps: list[str
     assert "09_unregistered.ipynb: no runs registered" in out
     assert "06  06_hg1s.ipynb" in out and "total: 2 distinct runs, 0 done, 2 to train" in out
     assert not (tmp_path / "results" / "runs" / "smoke").exists()  # nothing trained
-    assert (tmp_path / "results" / "runs" / C.STEP_TIMES_FILE).is_file()
+    assert (tmp_path / "results" / "runs" / PL.STEP_TIMES_FILE).is_file()
 
 
 def test_measure_step_seconds_times_real_steps() -> None:
-    seconds = C.measure_step_seconds(get_experiment("table1/vgg16", "smoke"), steps=2)
+    seconds = PL.measure_step_seconds(get_experiment("table1/vgg16", "smoke"), steps=2)
     assert 0.0 < seconds < 30.0

@@ -3,7 +3,7 @@
 Lists each distinct run the notebooks need once (with the notebooks that share
 it), which are done (and stale), and the estimated time of the rest on this
 machine, per notebook and in total, one after the other and with ``--jobs``
-runs at a time (see :mod:`piltools.collection`). Without NOTEBOOK arguments:
+runs at a time (see :mod:`piltools.planning`). Without NOTEBOOK arguments:
 the numbered notebooks of ``--notebooks`` that the registry knows, as
 ``python -m piltools reproduce`` would train them.
 """
@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import argparse
 
-from piltools.collection import NOTEBOOKS, default_jobs, make_plan, notebook_prefix, numbered_notebooks
+from piltools.collection import NOTEBOOKS, notebook_prefix, numbered_notebooks
+from piltools.planning import default_jobs, make_plan
 from piltools.errors import InputError
 from piltools.experiments import SCALE_NAMES
 

@@ -1,6 +1,6 @@
 """``python -m piltools reproduce --scale cpu``: train the notebooks' runs, then execute the numbered notebooks.
 
-First the plan (:mod:`piltools.collection`, as ``python -m piltools plan``
+First the plan (:mod:`piltools.planning`, as ``python -m piltools plan``
 prints it): the runs the selected notebooks need, which are done, and the
 estimated time of the rest. Then every unfinished run trains, ``--jobs`` at a
 time, under one progress bar over all runs with an ETA. Then the notebooks
@@ -23,7 +23,8 @@ from pathlib import Path
 
 from piltools.cli.plan import notebook_titles
 from piltools.cli.train import stale_runs_reported
-from piltools.collection import NOTEBOOKS, default_jobs, make_plan, numbered_notebooks, train_plan
+from piltools.collection import NOTEBOOKS, numbered_notebooks
+from piltools.planning import default_jobs, make_plan, train_plan
 from piltools.experiments import SCALE_NAMES
 from piltools.records import print_verification, records_only, verify_runs
 
