@@ -140,6 +140,11 @@ def test_calibrate_parsing_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "unknown parsing network 'hg-1s-9u'; known: vgg16" in err
     assert not csv.exists()
+    # the two calibrations' options do not mix
+    assert cli_main(common + ["--levels", "hard"]) == 2
+    assert "--levels and --experiment belong to the pose-only calibration" in capsys.readouterr().err
+    assert cli_main(["calibrate", "--scale", "smoke", "--networks", "vgg16"]) == 2
+    assert "--networks chooses parsing networks: add --parsing" in capsys.readouterr().err
     assert cli_main(common + ["--networks", "hg-1s-2u", "hg-1s-1u"]) == 0
     out = capsys.readouterr().out
     assert "hg-1s-2u: mIoU" in out and "target 40" in out and "mIoU rises with depth 1u->2u" in out

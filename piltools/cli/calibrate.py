@@ -40,7 +40,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--experiment", default=BASELINE, help="the pose-only baseline experiment")
     p.add_argument("--parsing", action="store_true",
                    help="calibrate the parsing side instead: train the parsing networks alone (cross-entropy only)")
-    p.add_argument("--networks", nargs="+", default=list(PARSING_NETWORKS),
+    p.add_argument("--networks", nargs="+", default=None,
                    help=f"with --parsing: the parsing networks (default: all, {' '.join(PARSING_NETWORKS)})")
     p.add_argument("--jobs", type=int, default=1, help="runs trained at once (one process each)")
     p.add_argument("--runs", default="results/runs", help="runs folder")
@@ -56,6 +56,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.parsing:
         return run_parsing(args)
+    if args.networks is not None:
+        raise InputError("--networks chooses parsing networks: add --parsing (or drop --networks)")
     unknown = [level for level in args.levels if level not in DIFFICULTY]
     if unknown:
         print(f"piltools calibrate: unknown difficulty level(s) {unknown}; expected some of {list(DIFFICULTY)}",
@@ -92,12 +94,16 @@ def run(args: argparse.Namespace) -> int:
 
 def run_parsing(args: argparse.Namespace) -> int:
     """``calibrate --parsing``: the parsing networks alone, their table, figure and verdicts."""
-    for network in args.networks:
+    if args.levels != list(DIFFICULTY) or args.experiment != BASELINE:
+        raise InputError("--levels and --experiment belong to the pose-only calibration: drop them with --parsing "
+                         "(the parsing networks train on the scale's own data)")
+    networks = list(PARSING_NETWORKS) if args.networks is None else args.networks
+    for network in networks:
         parsing_experiment(network)  # InputError naming the known networks
     suffix = "" if args.scale == "cpu" else f"_{args.scale}"
     csv = resolve_path(args.csv or f"results/calibration_parsing{suffix}.csv")
     figure = resolve_path(args.figure or f"results/figures/calibration_parsing{suffix}.png")
-    results = run_parsing_calibration(args.networks, args.scale, args.seeds, out=args.runs, jobs=args.jobs,
+    results = run_parsing_calibration(networks, args.scale, args.seeds, out=args.runs, jobs=args.jobs,
                                       quiet=True if args.quiet else None)
     frame = parsing_calibration_frame(results)
     if args.append and csv.is_file():

@@ -33,6 +33,10 @@ from piltools.models.vgg import VGG16Net
 
 VGGVariant = Literal["plain", "add", "multi", "concat", "mtl", "self", "pil"]
 
+#: The paper's widths: VGG16 first-block channels and hourglass feature channels.
+VGG_WIDTH = 64
+HG_WIDTH = 256
+
 
 def vgg16_parsing_net(width: int, num_parsing: int, batch_norm: bool = False) -> VGG16Net:
     """The parsing VGG16-FCN of Table 1 (encoder E^S, head = the parsing classifier C^S).
@@ -62,7 +66,7 @@ def vgg16_model(
     num_joints: int = NUM_JOINTS,
     background: bool = False,
     num_parsing: int = NUM_LIP_PARSING,
-    width: int = 64,
+    width: int = VGG_WIDTH,
     adapter_pools: int = 2,
     pil_stack: int = -1,
     offset_head: bool = False,
@@ -106,7 +110,7 @@ def hourglass_model(
     num_joints: int = NUM_JOINTS,
     background: bool = False,
     num_parsing: int = NUM_LIP_PARSING,
-    width: int = 256,
+    width: int = HG_WIDTH,
     adapter_pools: int = 2,
     pil_stack: int = -1,
     offset_head: bool = False,
@@ -154,13 +158,13 @@ def parsing_model(
     Args:
         num_units: residual units of the one-stack parsing hourglass; None = the VGG16-FCN.
         num_parsing: parsing classes.
-        width: VGG first-block channels (default 64) or hourglass feature channels (default 256), as the
-            PIL models' parsing branches.
+        width: VGG first-block channels (default :data:`VGG_WIDTH`) or hourglass feature channels (default
+            :data:`HG_WIDTH`), as the PIL models' parsing branches.
         batch_norm: BN after every VGG conv (VGG only; off in the paper).
     """
     if num_units is None:
-        return ParsingOnlyModel(vgg16_parsing_net(64 if width is None else width, num_parsing, batch_norm))
-    return ParsingOnlyModel(hourglass_parsing_net(num_units, 256 if width is None else width, num_parsing))
+        return ParsingOnlyModel(vgg16_parsing_net(VGG_WIDTH if width is None else width, num_parsing, batch_norm))
+    return ParsingOnlyModel(hourglass_parsing_net(num_units, HG_WIDTH if width is None else width, num_parsing))
 
 
 # Paper name -> builder. Table 1 (VGG16 ablations), Tables 2 / 3 / 6 (hourglass), the parsing networks alone.
