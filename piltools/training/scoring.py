@@ -48,7 +48,8 @@ def final_eval(cfg: ExperimentConfig, model: nn.Module, val_set: Dataset, run_di
         "run_id": run_dir.name, "model": cfg.model.name,
         # what the numbers were measured with: parsing is scored at one scale without flip
         "eval_flip": cfg.train.eval_flip and not is_parsing_only(model),
-        "eval_scales": [1.0] if is_parsing_only(model) else list(cfg.train.eval_scales), "seconds_eval": time.time() - t0,
+        "eval_scales": [1.0] if is_parsing_only(model) else list(cfg.train.eval_scales),
+        "seconds_eval": time.time() - t0,
         "code_version": code_version(),
     })
     if not quiet:
