@@ -173,8 +173,11 @@ def test_parameter_counts_grow_with_parsing_depth() -> None:
     assert counts == sorted(counts) and len(set(counts)) == 4
 
 
-@pytest.mark.parametrize(("pil", "alone"), [("VGG16-PIL(VGG16)", "Parsing(VGG16)"),
-                                            *((f"HG-4s-2u-PIL(HG-1s-{u}u)", f"Parsing(HG-1s-{u}u)") for u in (1, 2, 4, 8))])
+PIL_AND_PARSING = [("VGG16-PIL(VGG16)", "Parsing(VGG16)"),
+                   *((f"HG-4s-2u-PIL(HG-1s-{u}u)", f"Parsing(HG-1s-{u}u)") for u in (1, 2, 4, 8))]
+
+
+@pytest.mark.parametrize(("pil", "alone"), PIL_AND_PARSING)
 def test_parsing_only_model_is_the_pil_models_parsing_branch(pil: str, alone: str) -> None:
     # Same builders, same attribute name: the parsing-only weights load into the PIL model's parsing encoder
     # key for key, and then both predict the same parsing logits.

@@ -33,7 +33,8 @@ from piltools.models.vgg import VGG16FCN, VGG16Net
 
 __all__ = [
     "MODELS", "AdaptiveConv", "FusionPoseModel", "Hourglass", "MTLPoseModel", "PILPoseModel", "ParameterAdapter",
-    "ParsingEncoder", "ParsingOnlyModel", "PoseModel", "PoseOutput", "Residual", "SelfPoseModel", "StackedHourglass", "StaticConvModule",
+    "ParsingEncoder", "ParsingOnlyModel", "PoseModel", "PoseOutput", "Residual", "SelfPoseModel",
+    "StackedHourglass", "StaticConvModule",
     "VGG16FCN", "VGG16Net", "create_model", "depthwise_conv_grouped", "depthwise_conv_loop", "hourglass_model",
     "hourglass_parsing_net", "list_models", "parsing_model", "resolve_name", "slug", "uses_vgg", "vgg16_model",
     "vgg16_parsing_net",

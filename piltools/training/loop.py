@@ -68,8 +68,8 @@ def forward_loss(cfg: ExperimentConfig, net: nn.Module, batch: dict[str, Any],
     """One training step's forward pass and loss, as every training step computes them.
 
     ``L = sum over stacks MSE(heatmaps) + beta * CE(parsing)`` (:func:`piltools.losses.total_loss`; no parsing
-    term where ``train.parsing_loss`` is off; ``CE(parsing)`` alone for a parsing-only model), plus ``train.offset_weight`` x the centroid-offset loss on
-    multi-person data.
+    term where ``train.parsing_loss`` is off; ``CE(parsing)`` alone for a parsing-only model),
+    plus ``train.offset_weight`` x the centroid-offset loss on multi-person data.
 
     Args:
         cfg: the run's config.
