@@ -2,7 +2,10 @@
 
 ``L = sum over stacks MSE(heatmaps) + beta * CE(parsing)`` (paper Sec. 3).
 ``beta`` defaults to 0.01 as the reference code; the paper does
-not state a value.
+not state a value. A parsing-only model (no heatmaps,
+:class:`~piltools.models.parsing.ParsingOnlyModel`) is trained with
+``L = CE(parsing)``: weight 1, not beta (beta balances the parsing term against
+the pose term, and there is none).
 """
 from __future__ import annotations
 
@@ -74,35 +77,51 @@ def parsing_loss(logits: Tensor, target: Tensor, ignore_index: int = IGNORE_LABE
 
 
 def total_loss(out: PoseOutput, batch: dict, beta: float = DEFAULT_BETA) -> tuple[Tensor, dict[str, float]]:
-    """Heatmap loss + ``beta`` x parsing loss.
+    """Heatmap loss + ``beta`` x parsing loss; the parsing loss alone (weight 1) for a parsing-only output.
 
     Args:
-        out: the model output; ``out.parsing`` None means no parsing term.
+        out: the model output; ``out.parsing`` None means no parsing term; no heatmaps
+            (``out.parsing_only``) means no heatmap term, and then ``out.parsing`` is required.
         batch: a collated sample dict (:class:`piltools.datasets.PoseDataset`): needs
             ``"heatmaps"`` ``(N, K', h, w)`` and ``"joint_mask"`` ``(N, K)``;
             with a parsing branch also ``"parsing"`` ``(N, H, W)`` and
             optionally ``"has_parsing"`` ``(N,)`` bool (samples without
             labels are ignored).
-        beta: parsing weight (0.01, reference code).
+        beta: parsing weight (0.01, reference code); unused for a parsing-only output (weight 1).
 
     Returns:
-        ``(loss, {"heatmap": float, "parsing": float})``.
+        ``(loss, {"heatmap": float, "parsing": float})`` (``"heatmap"`` 0.0 for a parsing-only output).
+
+    Raises:
+        ValueError: a parsing-only output without parsing logits (nothing to train).
+        KeyError: the batch lacks a target the output needs.
     """
+    if out.parsing_only:
+        if out.parsing is None:
+            raise ValueError("total_loss: a parsing-only output (no heatmaps) needs parsing logits; "
+                             "train parsing-only models with train.parsing_loss on")
+        ps = _masked_parsing_loss(out.parsing, batch)
+        return ps, {"heatmap": 0.0, "parsing": float(ps.detach())}
     for key in ("heatmaps", "joint_mask"):
         if key not in batch:
             raise KeyError(f"total_loss: batch has no {key!r} (keys: {sorted(batch)})")
     hm = heatmap_loss(out.heatmaps, batch["heatmaps"], batch["joint_mask"])
     if out.parsing is None:
         return hm, {"heatmap": float(hm.detach()), "parsing": 0.0}
+    ps = _masked_parsing_loss(out.parsing, batch)
+    loss = hm + beta * ps
+    return loss, {"heatmap": float(hm.detach()), "parsing": float(ps.detach())}
+
+
+def _masked_parsing_loss(logits: Tensor, batch: dict) -> Tensor:
+    """:func:`parsing_loss` against ``batch["parsing"]``, samples with ``has_parsing`` False ignored."""
     if "parsing" not in batch:
         raise KeyError(f"total_loss: model predicts parsing but batch has no 'parsing' (keys: {sorted(batch)})")
     target = batch["parsing"].long()
     if "has_parsing" in batch:
         has = batch["has_parsing"].to(torch.bool).view(-1, 1, 1)  # (N,) -> (N, 1, 1)
         target = torch.where(has, target, torch.full_like(target, IGNORE_LABEL))
-    ps = parsing_loss(out.parsing, target)
-    loss = hm + beta * ps
-    return loss, {"heatmap": float(hm.detach()), "parsing": float(ps.detach())}
+    return parsing_loss(logits, target)
 
 
 def offset_loss(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:

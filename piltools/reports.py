@@ -32,7 +32,8 @@ def summary_row(result: RunResult) -> dict[str, Any]:
     columns, ``Total`` copied to ``PCK``; for multi-person ``mAP`` copied to ``PCK``), ``n_images, run_id,
     code_version``, ``stale`` (``yes``: trained by code other than today's, see :mod:`piltools.runs`;
     ``no``; ``unknown``: made before code fingerprints were recorded), ``machine, seconds`` (training wall
-    time), then ``parsing_mIoU`` where the model parses (Table 3) and ``mAP`` for multi-person runs.
+    time), then ``parsing_mIoU`` where the model parses (Table 3) and ``mAP`` for multi-person runs. A
+    parsing-only run (``calib/parsing-*``, no pose side) has NaN in the PCK columns and ``parsing_mIoU`` set.
     """
     ev = result.eval
     row: dict[str, Any] = {"experiment": result.config.name, "model": result.config.model.name,

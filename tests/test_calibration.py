@@ -1,19 +1,28 @@
-"""Difficulty calibration on the pose-only baseline."""
+"""Difficulty calibration on the pose-only baseline, and the parsing side (parsing networks alone)."""
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from piltools.__main__ import main as cli_main
+from piltools.errors import InputError
 from piltools.experiments import get_experiment
 from piltools.training.calibration import (
     BASELINE,
+    PARSING_NETWORKS,
     calibration_config,
     calibration_frame,
+    paper_parsing_miou,
+    parsing_calibration_frame,
+    parsing_experiment,
+    parsing_verdicts,
     plot_calibration,
+    plot_parsing_calibration,
     run_calibration,
+    run_parsing_calibration,
 )
 
 
@@ -61,3 +70,94 @@ def test_calibrate_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     pd.DataFrame({"x": [1]}).to_csv(tmp_path / "other.csv", index=False)
     assert cli_main(["calibrate", "--scale", "smoke", "--levels", "mild", "--runs", str(tmp_path / "runs"),
                      "--csv", str(tmp_path / "other.csv"), "--figure", str(png), "--quiet", "--append"]) == 2
+
+
+def _parsing_frame(values: dict[str, list[float]]) -> pd.DataFrame:
+    """A hand-made parsing calibration table: one row per (network, seed) with the given final mIoU."""
+    rows = [{"network": net, "seed": seed, "parsing_mIoU": v, "scale": "cpu", "val_mIoU_by_epoch": f"10.00;{v:.2f}"}
+            for net, vs in values.items() for seed, v in enumerate(vs)]
+    return pd.DataFrame(rows)
+
+
+def test_parsing_verdicts_target_and_depth() -> None:
+    frame = _parsing_frame({"vgg16": [38.0, 44.0], "hg-1s-1u": [41.0, 39.0], "hg-1s-2u": [42.0, 41.0],
+                            "hg-1s-4u": [40.0, 45.0], "hg-1s-8u": [46.0, 44.0]})
+    v = parsing_verdicts(frame, target=40.0)
+    nets = v["networks"]
+    # vgg16: mean (38 + 44) / 2 = 41 >= 40; std of two values = |44 - 38| / sqrt(2)
+    assert nets["vgg16"]["mean"] == pytest.approx(41.0) and nets["vgg16"]["target_met"]
+    assert nets["vgg16"]["std"] == pytest.approx(6.0 / 2 ** 0.5) and nets["vgg16"]["per_seed"] == {0: 38.0, 1: 44.0}
+    # hg-1s-1u: mean 40.0 -> met (>=); a mean of 39.9 would not be
+    assert nets["hg-1s-1u"]["target_met"]
+    assert not parsing_verdicts(frame, target=40.5)["networks"]["hg-1s-1u"]["target_met"]
+    # means by depth 40, 41.5, 42.5, 45: rising; seed 0 (41, 42, 40, 46) is not, seed 1 (39, 41, 45, 44) is not
+    d = v["depth"]
+    assert d["units"] == [1, 2, 4, 8] and d["means"] == pytest.approx([40.0, 41.5, 42.5, 45.0])
+    assert d["rises"] is True and d["rises_per_seed"] == {0: False, 1: False}
+    assert d["per_seed"][1] == [39.0, 41.0, 45.0, 44.0]
+    assert any("rises with depth 1u->2u->4u->8u: yes" in line for line in v["lines"])
+    # swap two depths' means: no longer monotone
+    flat = _parsing_frame({"hg-1s-1u": [43.0], "hg-1s-2u": [42.0]})
+    assert parsing_verdicts(flat)["depth"]["rises"] is False
+    assert parsing_verdicts(_parsing_frame({"vgg16": [50.0]}))["depth"]["rises"] is None
+
+
+def test_parsing_experiment_names() -> None:
+    assert parsing_experiment("hg-1s-4u") == "calib/parsing-hg-1s-4u"
+    assert list(PARSING_NETWORKS) == ["vgg16", "hg-1s-1u", "hg-1s-2u", "hg-1s-4u", "hg-1s-8u"]
+    with pytest.raises(InputError, match=r"unknown parsing network 'hg-1s-3u'; known: vgg16, hg-1s-1u"):
+        parsing_experiment("hg-1s-3u")
+
+
+def test_parsing_calibration_table_and_figure(tmp_path: Path) -> None:
+    results = run_parsing_calibration(["vgg16", "hg-1s-1u"], "smoke", seeds=[0], out=tmp_path / "runs", quiet=True)
+    frame = parsing_calibration_frame(results)
+    assert list(frame["network"]) == ["vgg16", "hg-1s-1u"]
+    assert list(frame["experiment"]) == ["calib/parsing-vgg16", "calib/parsing-hg-1s-1u"]
+    assert frame["units"].isna().tolist() == [True, False] and frame.loc[1, "units"] == 1
+    assert "PCK" not in frame.columns and frame["parsing_mIoU"].between(0, 100).all()
+    iou = [c for c in frame.columns if c.startswith("IoU_")]
+    assert len(iou) == 20 and iou[:3] == ["IoU_background", "IoU_hat", "IoU_hair"]
+    # the per-class columns are the run's eval.json IoU, in class order
+    for (_, result), (_, row) in zip(results, frame.iterrows()):
+        np.testing.assert_allclose(row[iou].to_numpy(float), result.eval["parsing"]["IoU"])
+    epochs = get_experiment("calib/parsing-vgg16", "smoke").train.epochs
+    assert all(len(c.split(";")) == epochs for c in frame["val_mIoU_by_epoch"])
+    fig = plot_parsing_calibration(frame)
+    depth_axis, curves = fig.axes
+    assert len(curves.lines) == 2 + 1  # a curve per run and the target line
+    assert [t.get_text() for t in depth_axis.get_xticklabels()] == ["vgg16", "hg-1s-1u"]
+    # the paper's numbers are drawn where the paper has one (hg-1s-1u: 41.1), labelled as the paper's
+    labels = depth_axis.get_legend_handles_labels()[1]
+    assert any(label.startswith("paper's") for label in labels) and paper_parsing_miou()["hg-1s-1u"] == 41.1
+
+
+def test_calibrate_parsing_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    csv, png = tmp_path / "p.csv", tmp_path / "p.png"
+    common = ["calibrate", "--parsing", "--scale", "smoke", "--runs", str(tmp_path / "runs"), "--csv", str(csv),
+              "--figure", str(png), "--quiet"]
+    assert cli_main(common + ["--networks", "hg-1s-9u"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown parsing network 'hg-1s-9u'; known: vgg16" in err
+    assert not csv.exists()
+    # the two calibrations' options do not mix
+    assert cli_main(common + ["--levels", "hard"]) == 2
+    assert "--levels and --experiment belong to the pose-only calibration" in capsys.readouterr().err
+    assert cli_main(["calibrate", "--scale", "smoke", "--networks", "vgg16"]) == 2
+    assert "--networks chooses parsing networks: add --parsing" in capsys.readouterr().err
+    assert cli_main(common + ["--networks", "hg-1s-2u", "hg-1s-1u"]) == 0
+    out = capsys.readouterr().out
+    assert "hg-1s-2u: mIoU" in out and "target 40" in out and "mIoU rises with depth 1u->2u" in out
+    table = pd.read_csv(csv)
+    assert list(table["network"]) == ["hg-1s-2u", "hg-1s-1u"] and (table["seed"] == 0).all()
+    assert png.stat().st_size > 10_000
+    # --append keeps other rows, replaces a re-run (network, seed) and sorts shallow to deep
+    assert cli_main(common + ["--networks", "vgg16", "hg-1s-2u", "--append"]) == 0
+    table = pd.read_csv(csv)
+    assert list(table["network"]) == ["vgg16", "hg-1s-1u", "hg-1s-2u"]
+    # --append onto a table that is not a parsing calibration: one line naming the file
+    pd.DataFrame({"level": ["mild"], "seed": [0]}).to_csv(csv, index=False)
+    capsys.readouterr()
+    assert cli_main(common + ["--networks", "vgg16", "--append"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{csv} has no column(s) ['network']" in err

@@ -42,6 +42,38 @@ def test_tables_are_covered():
     assert get_experiment("mpii/hg-8s-1u", "cpu").train.parsing_loss is False  # MPII has no parsing labels
 
 
+PARSING_CALIBRATION = {"calib/parsing-vgg16": ("Parsing(VGG16)", "table1/vgg16-pil")} | {
+    f"calib/parsing-hg-1s-{u}u": (f"Parsing(HG-1s-{u}u)", f"table3/pil-hg-1s-{u}u") for u in (1, 2, 4, 8)}
+
+
+@pytest.mark.parametrize("scale", SCALE_NAMES)
+@pytest.mark.parametrize(("name", "model", "pil"), [(n, m, p) for n, (m, p) in PARSING_CALIBRATION.items()])
+def test_parsing_calibration_experiments_follow_the_scale_recipe(name, model, pil, scale):
+    # the parsing net alone, trained as the PIL experiment that uses it: same data, input, width, batch,
+    # epochs, schedule and rate (the scale's VGG or HG rate), cross-entropy on
+    cfg, ref = get_experiment(name, scale), get_experiment(pil, scale)
+    assert cfg.table == "Calibration" and cfg.row == model == cfg.model.name
+    assert cfg.train.parsing_loss is True and cfg.transfer_from is None
+    assert cfg.data == ref.data and cfg.train == ref.train and cfg.model.width == ref.model.width
+    assert cfg.model.num_parsing == ref.model.num_parsing == 20
+
+
+def test_parsing_calibration_rates_are_the_scales_vgg_and_hg_rates():
+    # cpu scale: VGG 1e-4, hourglass 1e-3 (experiments.SCALES["cpu"])
+    assert get_experiment("calib/parsing-vgg16", "cpu").train.lr == 1e-4
+    assert get_experiment("calib/parsing-hg-1s-8u", "cpu").train.lr == 1e-3
+    assert get_experiment("calib/parsing-vgg16", "cpu").model.width == 16
+    assert get_experiment("calib/parsing-hg-1s-8u", "cpu").model.width == 64
+
+
+def test_parsing_calibration_runs_belong_to_no_notebook():
+    from piltools.collection import NOTEBOOKS
+
+    in_notebooks = {name for nb in NOTEBOOKS.values() for name in nb.experiments}
+    assert in_notebooks and not in_notebooks & set(PARSING_CALIBRATION)
+    assert [n for n in list_experiments() if n.startswith("calib/")] == list(PARSING_CALIBRATION)
+
+
 def test_cpu_vgg_adapter_gives_3x3_kernels():
     # VGG stride 8 at 128 px -> 16x16 features; (16 - 3) // 2 + 1 = 7, one pool -> 3 (paper: 3x3 at 256 px)
     cfg = get_experiment("table1/vgg16-pil", "cpu")

@@ -79,3 +79,26 @@ def test_total_loss_beta_and_has_parsing() -> None:
     assert loss.item() == pytest.approx(0.5) and parts["parsing"] == 0.0
     with pytest.raises(KeyError, match="joint_mask"):
         total_loss(out, {"heatmaps": batch["heatmaps"]})
+
+
+def test_total_loss_parsing_only_is_cross_entropy_with_weight_one() -> None:
+    # logits favour class 0 by 1 at both pixels: p(0) = e / (e + 1), p(1) = 1 / (e + 1)
+    logits = torch.tensor([[[[1.0, 1.0]], [[0.0, 0.0]]]], requires_grad=True)  # (1, 2, 1, 2)
+    out = PoseOutput(heatmaps=[], parsing=logits)
+    assert out.parsing_only
+    # no heatmap target needed: a parsing-only batch has only the parsing labels
+    batch = {"parsing": torch.tensor([[[0, 1]]]), "has_parsing": torch.tensor([True])}
+    ce = (-math.log(math.e / (math.e + 1)) - math.log(1 / (math.e + 1))) / 2  # mean over the 2 pixels
+    for beta in (0.01, 1.0, 7.0):  # beta weighs parsing against pose; with no pose side the weight is 1
+        loss, parts = total_loss(out, batch, beta=beta)
+        assert loss.item() == pytest.approx(ce) and parts == pytest.approx({"heatmap": 0.0, "parsing": ce})
+    loss.backward()
+    assert logits.grad is not None and logits.grad.abs().sum() > 0
+    # samples without labels are ignored as for PIL models: nothing labelled -> 0
+    loss, _ = total_loss(out, {**batch, "has_parsing": torch.tensor([False])})
+    assert loss.item() == 0.0
+    with pytest.raises(KeyError, match="'parsing'"):
+        total_loss(out, {"has_parsing": batch["has_parsing"]})
+    # no heatmaps and no parsing logits: nothing to train, said explicitly
+    with pytest.raises(ValueError, match="parsing-only output"):
+        total_loss(PoseOutput(heatmaps=[]), batch)

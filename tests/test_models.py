@@ -7,7 +7,17 @@ import pytest
 import torch
 from torch import nn
 
-from piltools.models import MODELS, ParameterAdapter, PoseOutput, create_model, list_models, resolve_name, slug
+from piltools.errors import InputError
+from piltools.models import (
+    MODELS,
+    ParameterAdapter,
+    PoseOutput,
+    create_model,
+    list_models,
+    resolve_name,
+    slug,
+    uses_vgg,
+)
 
 torch.set_num_threads(1)
 
@@ -20,12 +30,13 @@ PAPER_NAMES = [
     "HG-4s-2u-PIL(HG-1s-1u)", "HG-4s-2u-PIL(HG-1s-2u)", "HG-4s-2u-PIL(HG-1s-4u)", "HG-4s-2u-PIL(HG-1s-8u)",
     "HG-8s-1u", "HG-8s-1u-PIL(HG-1s-2u)",
 ]
+PARSING_NAMES = ["Parsing(VGG16)", "Parsing(HG-1s-1u)", "Parsing(HG-1s-2u)", "Parsing(HG-1s-4u)", "Parsing(HG-1s-8u)"]
 
 
 def tiny_overrides(name: str) -> dict:
     # 64x64 input: VGG features are 8x8 (adapter without pools: 8 -> 3), HG features 16x16
     # (one pool: 16 -> 7 -> 3), so both predict 3x3 kernels.
-    if name.startswith("VGG"):
+    if uses_vgg(name):
         return dict(width=8, adapter_pools=0)
     return dict(width=16, adapter_pools=1)
 
@@ -45,16 +56,21 @@ def test_forward_backward_shapes_and_gradients(name: str, options: dict) -> None
     out = model(images)
 
     assert isinstance(out, PoseOutput)
-    stride = 8 if name.startswith("VGG") else 4
+    stride = 8 if uses_vgg(name) else 4
     h = INPUT // stride
     assert model.stride == stride
-    assert model.num_joints == num_joints
-    assert model.num_heatmaps == num_joints + int(options.get("background", False))
-    assert len(out.heatmaps) == expected_stacks(name)
+    parsing_only = name in PARSING_NAMES
+    assert out.parsing_only == parsing_only == getattr(model, "parsing_only", False)
+    if parsing_only:  # no pose side: the pose overrides are accepted and unused
+        assert out.heatmaps == [] and model.num_heatmaps == 0
+    else:
+        assert model.num_joints == num_joints
+        assert model.num_heatmaps == num_joints + int(options.get("background", False))
+        assert len(out.heatmaps) == expected_stacks(name)
     for hm in out.heatmaps:
         assert hm.shape == (BATCH, model.num_heatmaps, h, h)
 
-    has_parsing = "PIL" in name or name in ("VGG16-Add", "VGG16-Multi", "VGG16-Concat", "VGG16-MTL")
+    has_parsing = "PIL" in name or parsing_only or name in ("VGG16-Add", "VGG16-Multi", "VGG16-Concat", "VGG16-MTL")
     assert model.has_parsing == has_parsing
     assert (out.parsing is not None) == has_parsing
     if has_parsing:
@@ -69,7 +85,7 @@ def test_forward_backward_shapes_and_gradients(name: str, options: dict) -> None
         assert out.kernels.shape == (BATCH, channels, k, k)
         assert out.adapted.shape == (BATCH, channels, h, h)
 
-    if options.get("offset_head"):
+    if options.get("offset_head") and not parsing_only:
         assert out.offsets.shape == (BATCH, 2 * num_joints, h, h)
     else:
         assert out.offsets is None
@@ -127,13 +143,14 @@ def test_too_small_input_for_the_adapter_raises() -> None:
 
 
 def test_paper_names_and_slugs_resolve() -> None:
-    assert sorted(PAPER_NAMES) == list_models()
-    for name in PAPER_NAMES:
+    assert sorted(PAPER_NAMES + PARSING_NAMES) == list_models()
+    for name in PAPER_NAMES + PARSING_NAMES:
         assert resolve_name(name) == name
         assert resolve_name(slug(name)) == name
         assert resolve_name(name.lower()) == name
     assert resolve_name("vgg16-pil-vgg16") == "VGG16-PIL(VGG16)"
     assert resolve_name("hg-4s-2u-pil-hg-1s-4u") == "HG-4s-2u-PIL(HG-1s-4u)"
+    assert resolve_name("parsing-hg-1s-2u") == "Parsing(HG-1s-2u)"
 
 
 def test_unknown_name_lists_close_names() -> None:
@@ -142,8 +159,9 @@ def test_unknown_name_lists_close_names() -> None:
 
 
 def test_list_models_patterns() -> None:
-    assert len(list_models()) == len(MODELS) == 18
+    assert len(list_models()) == len(MODELS) == 18 + 5
     assert len(list_models("*PIL*")) == 8
+    assert list_models("parsing*") == sorted(PARSING_NAMES)
     assert list_models("hg-4s-2u-pil-*") == [f"HG-4s-2u-PIL(HG-1s-{u}u)" for u in (1, 2, 4, 8)]
     assert list_models("vgg16") == ["VGG16"]
     assert list_models("nothing*") == []
@@ -153,3 +171,37 @@ def test_parameter_counts_grow_with_parsing_depth() -> None:
     counts = [sum(p.numel() for p in create_model(f"HG-4s-2u-PIL(HG-1s-{u}u)", width=16).parameters())
               for u in (1, 2, 4, 8)]
     assert counts == sorted(counts) and len(set(counts)) == 4
+
+
+PIL_AND_PARSING = [("VGG16-PIL(VGG16)", "Parsing(VGG16)"),
+                   *((f"HG-4s-2u-PIL(HG-1s-{u}u)", f"Parsing(HG-1s-{u}u)") for u in (1, 2, 4, 8))]
+
+
+@pytest.mark.parametrize(("pil", "alone"), PIL_AND_PARSING)
+def test_parsing_only_model_is_the_pil_models_parsing_branch(pil: str, alone: str) -> None:
+    # Same builders, same attribute name: the parsing-only weights load into the PIL model's parsing encoder
+    # key for key, and then both predict the same parsing logits.
+    overrides = tiny_overrides(pil)
+    torch.manual_seed(0)
+    pil_model = create_model(pil, num_parsing=NUM_PARSING, **overrides).eval()
+    torch.manual_seed(1)
+    parsing = create_model(alone, num_parsing=NUM_PARSING, **overrides).eval()
+    branch = {k[len("parsing_encoder."):]: v for k, v in pil_model.state_dict().items()
+              if k.startswith("parsing_encoder.")}
+    assert set(branch) == {k[len("parsing_encoder."):] for k in parsing.state_dict()}
+    pil_model.parsing_encoder.load_state_dict(parsing.parsing_encoder.state_dict())
+    images = torch.randn(1, 3, INPUT, INPUT)
+    with torch.no_grad():
+        assert torch.equal(pil_model(images).parsing, parsing(images).parsing)
+
+
+def test_parsing_only_output_has_no_final_heatmaps() -> None:
+    out = create_model("Parsing(HG-1s-1u)", width=16).eval()(torch.randn(1, 3, INPUT, INPUT))
+    with pytest.raises(InputError, match="parsing-only model"):
+        out.final
+
+
+def test_parsing_only_width_defaults_to_the_paper_widths() -> None:
+    # no width override: VGG16 first block 64 channels, hourglass 256, as the PIL models' parsing branches
+    assert create_model("Parsing(VGG16)").parsing_encoder.channels == create_model("VGG16-PIL(VGG16)").pose_net.channels
+    assert create_model("Parsing(HG-1s-1u)").parsing_encoder.channels == 256

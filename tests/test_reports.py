@@ -77,3 +77,18 @@ def test_summary_row_columns_stale_flag_and_machine(tmp_path):
     row = reports.summary_row(mpii)
     assert row["Head"] == 1.0 and math.isnan(row["U.Body"]) and row["PCK"] == 2.0
     assert (row["stale"], row["machine"], row["code_version"]) == ("unknown", "unknown ? (? cores)", "unknown")
+
+
+def test_summary_row_of_a_parsing_only_run(tmp_path):
+    from piltools.experiments import get_experiment
+    from piltools.metrics import LIP_COLUMNS
+    from piltools.runs import RunResult
+
+    # a parsing-only eval.json: no pck, no PCKh table; mIoU, pixel accuracy and per-class IoU only
+    ev = {"n_images": 8, "parsing": {"mIoU": 42.5, "pixel_acc": 80.0, "IoU": [42.5], "IoU_by_class": {"bg": 42.5}}}
+    result = RunResult(run_dir=tmp_path, config=get_experiment("calib/parsing-hg-1s-2u", "smoke"), eval=ev,
+                       freshness="current")
+    row = reports.summary_row(result)
+    assert row["experiment"] == "calib/parsing-hg-1s-2u" and row["model"] == "Parsing(HG-1s-2u)"
+    assert all(math.isnan(row[c]) for c in LIP_COLUMNS)  # PCK included: no pose side
+    assert row["parsing_mIoU"] == 42.5 and "mAP" not in row

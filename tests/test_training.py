@@ -218,3 +218,39 @@ def test_run_many_in_parallel_processes_matches_sequential(tmp_path):
     assert all(r.cached for r in seq)
     assert [r.run_dir for r in par] == [r.run_dir for r in seq]
     assert [r.eval["pck"] for r in par] == [r.eval["pck"] for r in seq]
+
+
+def test_parsing_only_smoke_run_scores_parsing_alone(tmp_path):
+    from piltools.datasets.specs import get_spec
+    from piltools.reports import summary_row
+
+    res = run_experiment("calib/parsing-hg-1s-1u", "smoke", seed=0, out=tmp_path, quiet=True)
+    cfg = res.config
+    assert cfg.table == "Calibration" and cfg.train.parsing_loss and cfg.model.name == "Parsing(HG-1s-1u)"
+    rows = res.metrics
+    assert [r["epoch"] for r in rows] == [1, 2] == list(range(1, cfg.train.epochs + 1))
+    for r in rows:
+        # cross-entropy alone (weight 1): the loss is the parsing term, no heatmap term, no pose accuracy
+        assert r["loss"] == pytest.approx(r["parsing_loss"]) and r["parsing_loss"] > 0
+        assert r["heatmap_loss"] == 0.0 and math.isnan(r["train_acc"])
+        assert 0.0 <= r["val_pck"] <= 100.0  # val_pck holds the quick validation mIoU for parsing-only runs
+    ev = res.eval
+    assert "pck" not in ev and "lip_pckh" not in ev and not (res.run_dir / "predictions_val.csv").exists()
+    parsing = ev["parsing"]
+    labels = get_spec("lip").parsing_labels
+    assert len(parsing["IoU"]) == len(labels) == 20
+    assert list(parsing["IoU_by_class"]) == list(labels) and parsing["IoU_by_class"]["background"] == parsing["IoU"][0]
+    assert 0.0 <= parsing["mIoU"] <= 100.0 and 0.0 <= parsing["pixel_acc"] <= 100.0
+    # the last epoch's quick validation is the same measurement as the final one (single scale, no flip)
+    assert rows[-1]["val_pck"] == pytest.approx(parsing["mIoU"])
+    assert ev["eval_flip"] is False and ev["eval_scales"] == [1.0] and ev["n_images"] == cfg.data.max_val
+    on_disk = json.loads((res.run_dir / "eval.json").read_text())
+    assert on_disk["parsing"]["IoU_by_class"].keys() == parsing["IoU_by_class"].keys()
+    row = summary_row(res)
+    assert math.isnan(row["PCK"]) and row["parsing_mIoU"] == parsing["mIoU"]
+
+
+def test_parsing_only_run_without_parsing_loss_is_refused(tmp_path):
+    cfg = with_changes(get_experiment("calib/parsing-vgg16", "smoke"), train={"parsing_loss": False})
+    with pytest.raises(ValueError, match="parsing_loss is off"):
+        run_config(cfg, out=tmp_path, quiet=True)

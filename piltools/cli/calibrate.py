@@ -1,6 +1,10 @@
 """``python -m piltools calibrate [--scale cpu] [--levels ...] [--seeds 0] [--jobs N] [--append]``: train the pose-only
 baseline on each synthetic difficulty level and write ``results/calibration.csv`` and
-``results/figures/calibration.png`` (see :mod:`piltools.training.calibration`)."""
+``results/figures/calibration.png``.
+
+``python -m piltools calibrate --parsing [--networks ...] [--seeds 0 1 2] [--scale cpu] [--append]``: train the
+parsing networks alone (cross-entropy only) and write ``results/calibration_parsing.csv`` and
+``results/figures/calibration_parsing.png`` with the verdicts printed (see :mod:`piltools.training.calibration`)."""
 from __future__ import annotations
 
 import argparse
@@ -8,11 +12,23 @@ import sys
 
 import pandas as pd
 
+from piltools.errors import InputError
 from piltools.synthetic.config import DIFFICULTY
 from piltools.experiments import SCALE_NAMES
 from piltools.reports import PCK_COLUMNS
 from piltools.runs import resolve_path
-from piltools.training.calibration import BASELINE, calibration_frame, plot_calibration, run_calibration
+from piltools.training.calibration import (
+    BASELINE,
+    PARSING_NETWORKS,
+    calibration_frame,
+    parsing_calibration_frame,
+    parsing_experiment,
+    parsing_verdicts,
+    plot_calibration,
+    plot_parsing_calibration,
+    run_calibration,
+    run_parsing_calibration,
+)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -22,17 +38,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"difficulty levels (default: all, hardest first: {' '.join(DIFFICULTY)})")
     p.add_argument("--seeds", nargs="+", type=int, default=[0], help="training seeds per level")
     p.add_argument("--experiment", default=BASELINE, help="the pose-only baseline experiment")
+    p.add_argument("--parsing", action="store_true",
+                   help="calibrate the parsing side instead: train the parsing networks alone (cross-entropy only)")
+    p.add_argument("--networks", nargs="+", default=None,
+                   help=f"with --parsing: the parsing networks (default: all, {' '.join(PARSING_NETWORKS)})")
     p.add_argument("--jobs", type=int, default=1, help="runs trained at once (one process each)")
     p.add_argument("--runs", default="results/runs", help="runs folder")
-    p.add_argument("--csv", default=None, help="output table (default results/calibration.csv; "
-                                               "results/calibration_<scale>.csv for other scales)")
-    p.add_argument("--figure", default=None, help="output figure (default results/figures/calibration[_<scale>].png)")
+    p.add_argument("--csv", default=None, help="output table (default results/calibration.csv, with --parsing "
+                                               "results/calibration_parsing.csv; _<scale> added for other scales)")
+    p.add_argument("--figure", default=None, help="output figure (default results/figures/calibration[_parsing]"
+                                                  "[_<scale>].png)")
     p.add_argument("--append", action="store_true",
-                   help="keep the rows of an existing table (a re-run (level, seed) replaces its row)")
+                   help="keep the rows of an existing table (a re-run (level or network, seed) replaces its row)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.parsing:
+        return run_parsing(args)
+    if args.networks is not None:
+        raise InputError("--networks chooses parsing networks: add --parsing (or drop --networks)")
     unknown = [level for level in args.levels if level not in DIFFICULTY]
     if unknown:
         print(f"piltools calibrate: unknown difficulty level(s) {unknown}; expected some of {list(DIFFICULTY)}",
@@ -63,5 +88,40 @@ def run(args: argparse.Namespace) -> int:
     plot_calibration(frame).savefig(figure, dpi=120)
     summary = frame.groupby("level", sort=False)["PCK"].agg(["mean", "std", "count"])
     print(summary.round(1).to_string())
+    print(f"wrote {csv} and {figure}")
+    return 0
+
+
+def run_parsing(args: argparse.Namespace) -> int:
+    """``calibrate --parsing``: the parsing networks alone, their table, figure and verdicts."""
+    if args.levels != list(DIFFICULTY) or args.experiment != BASELINE:
+        raise InputError("--levels and --experiment belong to the pose-only calibration: drop them with --parsing "
+                         "(the parsing networks train on the scale's own data)")
+    networks = list(PARSING_NETWORKS) if args.networks is None else args.networks
+    for network in networks:
+        parsing_experiment(network)  # InputError naming the known networks
+    suffix = "" if args.scale == "cpu" else f"_{args.scale}"
+    csv = resolve_path(args.csv or f"results/calibration_parsing{suffix}.csv")
+    figure = resolve_path(args.figure or f"results/figures/calibration_parsing{suffix}.png")
+    results = run_parsing_calibration(networks, args.scale, args.seeds, out=args.runs, jobs=args.jobs,
+                                      quiet=True if args.quiet else None)
+    frame = parsing_calibration_frame(results)
+    if args.append and csv.is_file():
+        old = pd.read_csv(csv)
+        missing = {"network", "seed"} - set(old.columns)
+        if missing:
+            raise InputError(f"--append: {csv} has no column(s) {sorted(missing)}; not a parsing calibration "
+                             "table (write to another --csv or drop --append)")
+        keep = ~old.set_index(["network", "seed"]).index.isin(frame.set_index(["network", "seed"]).index)
+        frame = pd.concat([old[keep], frame], ignore_index=True)
+        order = {network: i for i, network in enumerate(PARSING_NETWORKS)}
+        frame = frame.sort_values(["network", "seed"], key=lambda c: c.map(order) if c.name == "network" else c,
+                                  kind="stable", ignore_index=True)
+    csv.parent.mkdir(parents=True, exist_ok=True)
+    scores = [c for c in frame.columns if c.startswith(("IoU_", "parsing_")) or c == "seconds"]
+    frame.round({c: 2 for c in scores}).to_csv(csv, index=False)
+    figure.parent.mkdir(parents=True, exist_ok=True)
+    plot_parsing_calibration(frame).savefig(figure, dpi=120)
+    print("\n".join(parsing_verdicts(frame)["lines"]))
     print(f"wrote {csv} and {figure}")
     return 0

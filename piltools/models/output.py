@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
+from piltools.errors import InputError
+
 
 @dataclass
 class PoseOutput:
@@ -14,7 +16,8 @@ class PoseOutput:
         heatmaps: one tensor per stack (intermediate supervision), each
             ``(N, K', H/s, W/s)`` with ``K' = num_joints (+1 if background)``
             and ``s`` the output stride (8 for VGG16-FCN, 4 for hourglass).
-            ``heatmaps[-1]`` is the final prediction.
+            ``heatmaps[-1]`` is the final prediction. Empty for a parsing-only
+            model (:class:`~piltools.models.parsing.ParsingOnlyModel`): no pose side.
         parsing: parsing logits ``(N, num_parsing, H, W)`` upsampled to the
             input resolution, or ``None`` for models without a parsing branch.
         kernels: the dynamic kernels predicted by the parameter adapter,
@@ -33,6 +36,18 @@ class PoseOutput:
     offsets: Tensor | None = None
 
     @property
+    def parsing_only(self) -> bool:
+        """True for the output of a parsing-only model (no heatmaps, parsing logits only)."""
+        return not self.heatmaps
+
+    @property
     def final(self) -> Tensor:
-        """The last stack's heatmaps."""
+        """The last stack's heatmaps.
+
+        Raises:
+            InputError: a parsing-only model's output (it predicts no pose).
+        """
+        if not self.heatmaps:
+            raise InputError("this output comes from a parsing-only model (no heatmaps): it predicts parsing, "
+                             "not pose; use a pose model for pose predictions")
         return self.heatmaps[-1]

@@ -7,6 +7,11 @@ Every builder accepts the common overrides ``num_joints``, ``background``,
 ``num_parsing``, ``width``, ``adapter_pools``, ``pil_stack``, ``offset_head``;
 models without a parsing branch / PIL accept but do not use the ones that do
 not apply, so a loop over names can pass the same overrides to all.
+
+The parsing-only models ``Parsing(VGG16)`` and ``Parsing(HG-1s-{1,2,4,8}u)``
+(:class:`~piltools.models.parsing.ParsingOnlyModel`) are the parsing networks of
+Tables 1 and 3 alone, built by the same functions as the PIL models' parsing
+branches (:func:`vgg16_parsing_net`, :func:`hourglass_parsing_net`).
 """
 from __future__ import annotations
 
@@ -22,10 +27,37 @@ from torch import nn
 from piltools.joints import NUM_JOINTS, NUM_LIP_PARSING
 from piltools.models.baselines import FusionPoseModel, MTLPoseModel, PoseModel, SelfPoseModel
 from piltools.models.hourglass import StackedHourglass
+from piltools.models.parsing import ParsingOnlyModel
 from piltools.models.pil import PILPoseModel
 from piltools.models.vgg import VGG16Net
 
 VGGVariant = Literal["plain", "add", "multi", "concat", "mtl", "self", "pil"]
+
+#: The paper's widths: VGG16 first-block channels and hourglass feature channels.
+VGG_WIDTH = 64
+HG_WIDTH = 256
+
+
+def vgg16_parsing_net(width: int, num_parsing: int, batch_norm: bool = False) -> VGG16Net:
+    """The parsing VGG16-FCN of Table 1 (encoder E^S, head = the parsing classifier C^S).
+
+    Args:
+        width: first-block channels (paper 64).
+        num_parsing: parsing classes.
+        batch_norm: BN after every VGG conv (off in the paper).
+    """
+    return VGG16Net(width=width, num_outputs=num_parsing, batch_norm=batch_norm)
+
+
+def hourglass_parsing_net(num_units: int, width: int, num_parsing: int) -> StackedHourglass:
+    """The one-stack parsing hourglass ``HG-1s-{num_units}u`` of Tables 2 / 3 (head = the parsing classifier).
+
+    Args:
+        num_units: residual units per location.
+        width: feature channels (paper 256).
+        num_parsing: parsing classes.
+    """
+    return StackedHourglass(1, num_units, width=width, num_outputs=num_parsing)
 
 
 def vgg16_model(
@@ -34,7 +66,7 @@ def vgg16_model(
     num_joints: int = NUM_JOINTS,
     background: bool = False,
     num_parsing: int = NUM_LIP_PARSING,
-    width: int = 64,
+    width: int = VGG_WIDTH,
     adapter_pools: int = 2,
     pil_stack: int = -1,
     offset_head: bool = False,
@@ -64,7 +96,7 @@ def vgg16_model(
         return MTLPoseModel(pose, num_parsing=num_parsing, **heads)
     if variant == "self":
         return SelfPoseModel(pose, kernel_size=self_kernel, **heads)
-    parsing = VGG16Net(width=width, num_outputs=num_parsing, batch_norm=batch_norm)
+    parsing = vgg16_parsing_net(width, num_parsing, batch_norm)
     if variant == "pil":
         return PILPoseModel(pose, parsing, adapter_pools=adapter_pools, **heads)
     return FusionPoseModel(pose, parsing, mode=variant, **heads)
@@ -78,7 +110,7 @@ def hourglass_model(
     num_joints: int = NUM_JOINTS,
     background: bool = False,
     num_parsing: int = NUM_LIP_PARSING,
-    width: int = 256,
+    width: int = HG_WIDTH,
     adapter_pools: int = 2,
     pil_stack: int = -1,
     offset_head: bool = False,
@@ -102,11 +134,40 @@ def hourglass_model(
     heads = dict(num_joints=num_joints, background=background, offset_head=offset_head)
     if parsing_units is None:
         return PoseModel(pose, **heads)
-    parsing = StackedHourglass(1, parsing_units, width=width, num_outputs=num_parsing)
+    parsing = hourglass_parsing_net(parsing_units, width, num_parsing)
     return PILPoseModel(pose, parsing, adapter_pools=adapter_pools, **heads)
 
 
-# Paper name -> builder. Table 1 (VGG16 ablations), Tables 2 / 3 / 6 (hourglass).
+def parsing_model(
+    num_units: int | None,
+    *,
+    num_joints: int = NUM_JOINTS,
+    background: bool = False,
+    num_parsing: int = NUM_LIP_PARSING,
+    width: int | None = None,
+    adapter_pools: int = 2,
+    pil_stack: int = -1,
+    offset_head: bool = False,
+    batch_norm: bool = False,
+) -> ParsingOnlyModel:
+    """``Parsing(VGG16)`` (``num_units`` None) or ``Parsing(HG-1s-{num_units}u)``: a parsing network alone.
+
+    The pose-side overrides (``num_joints``, ``background``, ``adapter_pools``, ``pil_stack``,
+    ``offset_head``) are accepted and unused: there is no pose side.
+
+    Args:
+        num_units: residual units of the one-stack parsing hourglass; None = the VGG16-FCN.
+        num_parsing: parsing classes.
+        width: VGG first-block channels (default :data:`VGG_WIDTH`) or hourglass feature channels (default
+            :data:`HG_WIDTH`), as the PIL models' parsing branches.
+        batch_norm: BN after every VGG conv (VGG only; off in the paper).
+    """
+    if num_units is None:
+        return ParsingOnlyModel(vgg16_parsing_net(VGG_WIDTH if width is None else width, num_parsing, batch_norm))
+    return ParsingOnlyModel(hourglass_parsing_net(num_units, HG_WIDTH if width is None else width, num_parsing))
+
+
+# Paper name -> builder. Table 1 (VGG16 ablations), Tables 2 / 3 / 6 (hourglass), the parsing networks alone.
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "VGG16": partial(vgg16_model, "plain"),
     "VGG16-Add": partial(vgg16_model, "add"),
@@ -126,6 +187,12 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "HG-4s-2u-PIL(HG-1s-8u)": partial(hourglass_model, 4, 2, 8),
     "HG-8s-1u": partial(hourglass_model, 8, 1),
     "HG-8s-1u-PIL(HG-1s-2u)": partial(hourglass_model, 8, 1, 2),
+    # The parsing networks alone (cross-entropy only): the calibration of the parsing side.
+    "Parsing(VGG16)": partial(parsing_model, None),
+    "Parsing(HG-1s-1u)": partial(parsing_model, 1),
+    "Parsing(HG-1s-2u)": partial(parsing_model, 2),
+    "Parsing(HG-1s-4u)": partial(parsing_model, 4),
+    "Parsing(HG-1s-8u)": partial(parsing_model, 8),
 }
 
 
@@ -162,6 +229,12 @@ def create_model(name: str, **overrides: object) -> nn.Module:
         The model; ``forward(images (N, 3, H, W))`` returns a :class:`PoseOutput`.
     """
     return MODELS[resolve_name(name)](**overrides)
+
+
+def uses_vgg(name: str) -> bool:
+    """Whether a registered model is built on VGG16-FCN (else on hourglasses): its widths, rates and
+    adapter pools follow the VGG settings of a scale."""
+    return "VGG16" in resolve_name(name)
 
 
 def list_models(pattern: str = "*") -> list[str]:

@@ -1,4 +1,4 @@
-"""Calibration of the synthetic data's difficulty on the POSE-ONLY baseline .
+"""Calibration of the synthetic data's difficulty on the POSE-ONLY baseline, and of the parsing side.
 
 The project's rule: the embedded data is made neither too easy nor too hard for
 the training budget of a scale by looking at a pose-only baseline (default
@@ -11,6 +11,16 @@ draws their validation curves. ``python -m piltools calibrate`` writes
 
 The level ``"default"`` resolves to exactly the baseline's own experiment
 config, so its run is shared with Table 2.
+
+The parsing side: the parsing networks of the PIL models (``Parsing(VGG16)`` of
+Table 1, ``Parsing(HG-1s-{1,2,4,8}u)`` of Tables 2 / 3) trained alone with
+cross-entropy at a scale's recipe (experiments ``calib/parsing-*``).
+:func:`run_parsing_calibration` trains them, :func:`parsing_calibration_frame`
+tabulates mIoU, pixel accuracy and per-class IoU, :func:`parsing_verdicts`
+computes the verdicts (target :data:`PARSING_TARGET` met per network; mIoU rising
+with depth 1u -> 8u) and :func:`plot_parsing_calibration` draws them.
+``python -m piltools calibrate --parsing`` writes ``results/calibration_parsing.csv``
+and ``results/figures/calibration_parsing.png``.
 """
 from __future__ import annotations
 
@@ -19,11 +29,15 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from piltools.config import ExperimentConfig
-from piltools.experiments import get_experiment, with_changes
-from piltools.reports import summary_row
+from piltools.datasets.specs import get_spec
+from piltools.errors import InputError
+from piltools.experiments import CALIBRATION_PREFIX, get_experiment, with_changes
+from piltools.paper import paper_numbers
+from piltools.reports import PCK_COLUMNS, summary_row
 from piltools.runs import RunResult
 from piltools.training.pool import parallel_waves
 from piltools.training.runner import run_config
@@ -32,6 +46,15 @@ BASELINE = "table2/hg-1s-1u"
 
 # The band the project aims the baseline at, at the `cpu` scale: well between chance and saturation.
 TARGET_BAND: tuple[float, float] = (50.0, 85.0)
+
+#: Parsing network (the slug in its experiment's name) -> its calibration experiment, shallow to deep.
+PARSING_NETWORKS: dict[str, str] = {
+    net: f"{CALIBRATION_PREFIX}parsing-{net}" for net in ("vgg16", "hg-1s-1u", "hg-1s-2u", "hg-1s-4u", "hg-1s-8u")
+}
+#: The hourglass parsing networks by residual units (the depth axis of Table 3).
+PARSING_DEPTHS: dict[str, int] = {"hg-1s-1u": 1, "hg-1s-2u": 2, "hg-1s-4u": 4, "hg-1s-8u": 8}
+#: The parsing mIoU the project aims the parsing networks at, at the ``cpu`` scale (the paper's nets reach 41-44).
+PARSING_TARGET = 40.0
 
 
 def calibration_config(level: str, scale: str = "cpu", seed: int = 0, experiment: str = BASELINE) -> ExperimentConfig:
@@ -119,5 +142,155 @@ def plot_calibration(frame: pd.DataFrame, band: tuple[float, float] = TARGET_BAN
     return fig
 
 
-__all__ = ["BASELINE", "TARGET_BAND", "calibration_config", "run_calibration", "calibration_frame",
-           "plot_calibration"]
+def parsing_experiment(network: str) -> str:
+    """The calibration experiment of a parsing network (``"hg-1s-2u"`` -> ``"calib/parsing-hg-1s-2u"``).
+
+    Raises:
+        InputError: an unknown network; the message lists the known ones.
+    """
+    if network not in PARSING_NETWORKS:
+        raise InputError(f"--networks: unknown parsing network {network!r}; known: {', '.join(PARSING_NETWORKS)}")
+    return PARSING_NETWORKS[network]
+
+
+def paper_parsing_miou() -> dict[str, float]:
+    """The PAPER'S LIP val mIoU of the Table 3 parsing nets by network slug (``"hg-1s-1u"`` -> 41.1)."""
+    return {p.row.lower(): p.value for p in paper_numbers(table="Table 3", metric="mIoU")}
+
+
+def run_parsing_calibration(networks: Sequence[str], scale: str = "cpu", seeds: Iterable[int] = (0,),
+                            out: str | Path = "results/runs", jobs: int = 1,
+                            quiet: bool | None = None) -> list[tuple[str, RunResult]]:
+    """Train (or load cached) the parsing-only runs, networks outer, seeds inner.
+
+    Args:
+        networks: keys of :data:`PARSING_NETWORKS`.
+        jobs: runs trained at once, each in its own process.
+
+    Returns:
+        ``(network, result)`` pairs in that order.
+
+    Raises:
+        InputError: an unknown network.
+    """
+    pairs = [(net, get_experiment(parsing_experiment(net), scale, s)) for net in networks for s in seeds]
+    if jobs <= 1 or len(pairs) <= 1:
+        return [(net, run_config(cfg, out=out, quiet=quiet)) for net, cfg in pairs]
+    quiet = True if quiet is None else quiet
+    [results] = parallel_waves(run_config, [[(cfg, out, quiet) for _, cfg in pairs]], jobs)
+    return [(net, result) for (net, _), result in zip(pairs, results)]
+
+
+def parsing_calibration_frame(results: Sequence[tuple[str, RunResult]]) -> pd.DataFrame:
+    """One row per parsing-only run: ``network``, ``units`` (hourglass residual units; empty for VGG16) and the
+    recipe, the usual summary columns less the PCK ones (no pose side), ``parsing_mIoU``, ``parsing_pixel_acc``,
+    ``val_mIoU_by_epoch`` (the quick validation mIoU after each epoch, ``;``-separated; the runs' metrics.csv
+    keeps it in ``val_pck``) and ``IoU_<class>`` per parsing class."""
+    rows: list[dict[str, Any]] = []
+    for network, result in results:
+        t = result.config.train
+        parsing = result.eval["parsing"]
+        row = {"network": network, "units": PARSING_DEPTHS.get(network), "epochs": t.epochs,
+               "batch_size": t.batch_size, "lr": t.lr, "optimizer": t.optimizer, **summary_row(result),
+               "parsing_pixel_acc": parsing["pixel_acc"]}
+        row["val_mIoU_by_epoch"] = ";".join(f"{r['val_pck']:.2f}" for r in result.metrics)
+        labels = get_spec(result.config.data.kind).parsing_labels
+        row.update({f"IoU_{name}": value for name, value in zip(labels, parsing["IoU"])})
+        rows.append(row)
+    frame = pd.DataFrame(rows).drop(columns=list(PCK_COLUMNS))  # no pose side: the PCK columns are all NaN
+    frame["units"] = frame["units"].astype("Int64")  # empty for VGG16
+    return frame
+
+
+def parsing_verdicts(frame: pd.DataFrame, target: float = PARSING_TARGET) -> dict[str, Any]:
+    """The verdicts of a parsing calibration, computed from :func:`parsing_calibration_frame` rows.
+
+    Returns:
+        ``{"networks": {network: {"mean", "std" (ddof=1; NaN for one seed), "seeds", "per_seed": {seed: mIoU},
+        "target_met" (mean >= target)}}, "depth": {"units": [...], "means": [...], "per_seed": {seed: [mIoU per
+        depth, NaN where missing]}, "rises" (means strictly increasing 1u -> 8u; None with fewer than two depths),
+        "rises_per_seed": {seed: bool}}, "lines": [readable verdict lines]}``.
+    """
+    nets: dict[str, dict[str, Any]] = {}
+    lines: list[str] = []
+    for network, group in frame.groupby("network", sort=False):
+        values = group.set_index("seed")["parsing_mIoU"].astype(float)
+        mean = float(values.mean())
+        std = float(values.std(ddof=1)) if len(values) > 1 else float("nan")
+        met = bool(mean >= target)
+        nets[network] = {"mean": mean, "std": std, "seeds": len(values),
+                         "per_seed": {int(k): float(v) for k, v in values.items()}, "target_met": met}
+        lines.append(f"{network}: mIoU {mean:.1f} +- {std:.1f} over {len(values)} seed(s) "
+                     f"({', '.join(f'{v:.1f}' for v in values)}): target {target:.0f} "
+                     f"{'met' if met else 'NOT met'}")
+    depths = [(units, net) for net, units in PARSING_DEPTHS.items() if net in nets]
+    units = [u for u, _ in depths]
+    means = [nets[net]["mean"] for _, net in depths]
+    seeds = sorted({s for _, net in depths for s in nets[net]["per_seed"]})
+    per_seed = {s: [nets[net]["per_seed"].get(s, float("nan")) for _, net in depths] for s in seeds}
+    rises = bool(np.all(np.diff(means) > 0)) if len(means) > 1 else None
+    rises_per_seed = {s: bool(np.all(np.diff(v) > 0)) for s, v in per_seed.items() if len(v) > 1}
+    if rises is None:
+        lines.append("mIoU vs depth: fewer than two hourglass depths trained, nothing to judge")
+    else:
+        seed_text = "; ".join(f"seed {s}: {', '.join(f'{v:.1f}' for v in vals)} "
+                              f"({'rises' if rises_per_seed.get(s) else 'not monotone'})"
+                              for s, vals in per_seed.items())
+        lines.append(f"mIoU rises with depth {'->'.join(f'{u}u' for u in units)}: "
+                     f"{'yes' if rises else 'NO'} (means {', '.join(f'{m:.1f}' for m in means)}; {seed_text})")
+    return {"networks": nets, "depth": {"units": units, "means": means, "per_seed": per_seed, "rises": rises,
+                                        "rises_per_seed": rises_per_seed}, "lines": lines}
+
+
+def plot_parsing_calibration(frame: pd.DataFrame, target: float = PARSING_TARGET):
+    """Left: final parsing mIoU per network (VGG16, then the hourglass depths 1u..8u), a dot per seed and a
+    bar for the mean, the paper's Table 3 mIoU as hollow diamonds over a band spanning them (labelled as the
+    paper's, real LIP), the target line. Right: the quick validation mIoU after each epoch, one line per run.
+    Returns the matplotlib figure."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    order = [net for net in PARSING_NETWORKS if net in set(frame["network"])]
+    fig, (ax, curves) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [1, 1.2]})
+    paper = paper_parsing_miou()
+    ax.axhspan(min(paper.values()), max(paper.values()), color="#fde0dd", zorder=0,
+               label=f"paper's LIP mIoU, Table 3 ({min(paper.values()):.1f}-{max(paper.values()):.1f})")
+    xs_paper = [i for i, net in enumerate(order) if net in paper]
+    ax.scatter(xs_paper, [paper[order[i]] for i in xs_paper], marker="D", s=50, facecolors="none",
+               edgecolors="#d62728", linewidths=1.6, zorder=5, label="paper's number (real LIP)")
+    ax.axhline(target, color="k", ls="--", lw=1, label=f"target {target:.0f}")
+    colours = plt.get_cmap("tab10")
+    for i, net in enumerate(order):
+        values = frame.loc[frame["network"] == net, "parsing_mIoU"].astype(float)
+        ax.bar(i, values.mean(), color="#9ecae1", width=0.6, label="ours (mean over seeds)" if i == 0 else None)
+        jitter = np.linspace(-0.12, 0.12, len(values)) if len(values) > 1 else np.zeros(1)
+        ax.plot(i + jitter, values, "o", color="#08519c", ms=5, label="ours (one seed)" if i == 0 else None)
+        for j, (_, row) in enumerate(frame[frame["network"] == net].iterrows()):
+            curve = [float(v) for v in str(row["val_mIoU_by_epoch"]).split(";") if v]
+            curves.plot(range(1, len(curve) + 1), curve, color=colours(i % 10), lw=1.4, alpha=0.85,
+                        label=f"{net} (final {values.mean():.1f})" if j == 0 else None)
+    curves.axhline(target, color="k", ls="--", lw=1)
+    ax.set_xticks(range(len(order)))
+    ax.set_xticklabels(order)
+    ax.set_xlabel("parsing network (hourglass: residual units, shallow to deep)")
+    ax.set_ylabel("val parsing mIoU (%)")
+    ax.set_ylim(0, 100)
+    ax.legend(loc="upper left", fontsize=7, frameon=False)
+    ax.grid(axis="y", alpha=0.3)
+    curves.set_xlabel("epoch")
+    curves.set_ylabel("quick val mIoU (%)")
+    curves.set_ylim(0, 100)
+    curves.legend(loc="upper left", fontsize=7, frameon=False)
+    curves.grid(alpha=0.3)
+    first = frame.iloc[0]
+    fig.suptitle(f"Parsing networks alone (cross-entropy only) at {first['scale']} scale: final mIoU per network "
+                 "(left) and quick val mIoU per epoch (right)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+__all__ = ["BASELINE", "TARGET_BAND", "PARSING_NETWORKS", "PARSING_DEPTHS", "PARSING_TARGET", "calibration_config",
+           "run_calibration", "calibration_frame", "plot_calibration", "parsing_experiment", "paper_parsing_miou",
+           "run_parsing_calibration", "parsing_calibration_frame", "parsing_verdicts", "plot_parsing_calibration"]

@@ -12,7 +12,10 @@ LIP-format prediction CSV is written and scored when the evaluator has an
 output folder), MPII PCKh with the head boxes.
 - Parsing (models with a parsing branch, data with labels): mIoU and pixel
   accuracy from one confusion matrix over the split, measured in the network
-  input crop (single scale, no flip).
+  input crop (single scale, no flip). A parsing-only model
+  (:class:`~piltools.models.parsing.ParsingOnlyModel`) gets this alone, with the
+  IoU of each class named by the dataset's parsing labels
+  (:func:`predict_parsing`, :func:`score_parsing`); no PCK.
 """
 from __future__ import annotations
 
@@ -65,14 +68,58 @@ def predict_split(model: nn.Module, loader: Any, cfg: ExperimentConfig, device: 
         boxes.append(meta["head_box"].double().numpy())
         names.extend(list(meta["name"]))
         if with_parsing and getattr(model, "has_parsing", False) and bool(batch["has_parsing"].any()):
-            logits = model(images).parsing
-            label = logits.argmax(dim=1).cpu().numpy()  # (N, H, W)
-            target = batch["parsing"].numpy().copy()
-            target[~batch["has_parsing"].numpy().astype(bool)] = IGNORE_LABEL
-            c = confusion_matrix(label, target, num_classes=cfg.model.num_parsing, ignore=IGNORE_LABEL)
-            conf = c if conf is None else conf + c
+            conf = _add_confusion(conf, model, images, batch, cfg.model.num_parsing)
     return {"names": names, "pred": np.concatenate(preds), "orig_joints": np.concatenate(gts),
             "head_box": np.concatenate(boxes), "conf": conf}
+
+
+def _add_confusion(conf: np.ndarray | None, model: nn.Module, images: torch.Tensor, batch: dict[str, Any],
+                   num_parsing: int) -> np.ndarray:
+    """``conf`` plus the parsing confusion matrix of one batch (samples without labels ignored)."""
+    label = model(images).parsing.argmax(dim=1).cpu().numpy()  # (N, H, W)
+    target = batch["parsing"].numpy().copy()
+    target[~batch["has_parsing"].numpy().astype(bool)] = IGNORE_LABEL
+    c = confusion_matrix(label, target, num_classes=num_parsing, ignore=IGNORE_LABEL)
+    return c if conf is None else conf + c
+
+
+@torch.no_grad()
+def predict_parsing(model: nn.Module, loader: Any, cfg: ExperimentConfig, device: str) -> dict[str, Any]:
+    """Parsing predictions of every sample of ``loader`` (single scale, no flip), as one confusion matrix.
+
+    Returns:
+        ``{"n_images": N, "conf": (P, P) or None (no labelled sample)}``.
+    """
+    model.eval()
+    conf = None
+    n_images = 0
+    for batch in loader:
+        images = batch["image"].to(device)
+        if cfg.train.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        n_images += images.shape[0]
+        if bool(batch["has_parsing"].any()):
+            conf = _add_confusion(conf, model, images, batch, cfg.model.num_parsing)
+    return {"n_images": n_images, "conf": conf}
+
+
+def score_parsing(out: dict[str, Any], labels: tuple[str, ...]) -> dict[str, Any]:
+    """Score what :func:`predict_parsing` returned.
+
+    Args:
+        out: predictions.
+        labels: the parsing class names, id order (``get_spec(kind).parsing_labels``).
+
+    Returns:
+        ``{"n_images": N, "parsing": {"mIoU", "pixel_acc", "IoU": [per class], "IoU_by_class": {name: IoU}}}``
+        (percent; a class absent from prediction and ground truth has IoU NaN; all NaN without labels).
+    """
+    conf = out["conf"] if out["conf"] is not None else np.zeros((len(labels), len(labels)))
+    if conf.shape[0] != len(labels):
+        raise ValueError(f"score_parsing: {conf.shape[0]} classes predicted but {len(labels)} labels named")
+    scores = parsing_scores(conf)
+    scores["IoU_by_class"] = dict(zip(labels, scores["IoU"]))
+    return {"n_images": out["n_images"], "parsing": scores}
 
 
 def score_predictions(out: dict[str, Any], evaluator: LipPckhEvaluator | MpiiPckhEvaluator) -> dict[str, Any]:

@@ -1,11 +1,13 @@
 """The training loop of one run: epochs, steps, per-epoch metrics and checkpoints.
 
 Per step: forward, ``L = sum over stacks MSE(heatmaps) + beta * CE(parsing)``
-(:func:`piltools.losses.total_loss`; intermediate supervision over all stacks),
-RMSProp step. Per epoch: the step learning-rate schedule, training accuracy
-(Fig. 4: PCK of the decoded training-batch heatmaps against the targets'
-joints within ``train_acc_threshold * input_size / 10`` px, Newell's training
-accuracy), a quick validation PCK (single scale, no flip), ``metrics.csv`` and
+(:func:`piltools.losses.total_loss`; intermediate supervision over all stacks;
+``L = CE(parsing)`` for a parsing-only model), RMSProp step. Per epoch: the step
+learning-rate schedule, training accuracy (Fig. 4: PCK of the decoded
+training-batch heatmaps against the targets' joints within
+``train_acc_threshold * input_size / 10`` px, Newell's training accuracy; NaN
+for a parsing-only model), a quick validation PCK (single scale, no flip; for a
+parsing-only model its parsing mIoU, written in the ``val_pck`` column), ``metrics.csv`` and
 the checkpoint ``last.pt`` (model, optimiser, per-epoch rows, RNG states). Before the first step
 ``machine.json`` records the machine as the run uses it (its torch threads, its data's fingerprint). The
 data order and augmentation of an epoch are pure functions of (seed, epoch), so
@@ -51,7 +53,7 @@ from piltools.training.builders import train_loader as _train_loader
 from piltools.training.rng import rng_state as _rng_state
 from piltools.training.rng import seed_everything as _seed_everything
 from piltools.training.rng import set_rng_state as _set_rng_state
-from piltools.training.scoring import final_eval, quick_val, train_accuracy
+from piltools.training.scoring import final_eval, is_parsing_only, quick_val, train_accuracy
 
 CHECKPOINT = "last.pt"
 CHECKPOINT_FORMAT = 1
@@ -66,8 +68,8 @@ def forward_loss(cfg: ExperimentConfig, net: nn.Module, batch: dict[str, Any],
     """One training step's forward pass and loss, as every training step computes them.
 
     ``L = sum over stacks MSE(heatmaps) + beta * CE(parsing)`` (:func:`piltools.losses.total_loss`; no parsing
-    term where ``train.parsing_loss`` is off), plus ``train.offset_weight`` x the centroid-offset loss on
-    multi-person data.
+    term where ``train.parsing_loss`` is off; ``CE(parsing)`` alone for a parsing-only model),
+    plus ``train.offset_weight`` x the centroid-offset loss on multi-person data.
 
     Args:
         cfg: the run's config.
@@ -191,7 +193,8 @@ def _train(cfg: ExperimentConfig, run_dir: Path, ctx: D.DistContext, quiet: bool
             loss.backward()
             optimizer.step()
             sums += (value, parts["heatmap"], parts["parsing"])
-            if "joints" in batch:  # single-person batches (multi-person ones have people_joints)
+            if "joints" in batch and not out.parsing_only:  # single-person pose batches (multi-person ones
+                # have people_joints; a parsing-only model predicts no joints)
                 h, c = train_accuracy(cfg, out.final.float(), batch, stride)
                 hits, counted = hits + h, counted + c
             images_seen += batch["image"].shape[0]
@@ -218,8 +221,9 @@ def _train(cfg: ExperimentConfig, run_dir: Path, ctx: D.DistContext, quiet: bool
             })
             write_metrics(run_dir / "metrics.csv", rows)
             if not quiet:
+                val_name = "val_mIoU" if is_parsing_only(model) else "val_pck"
                 print(f"[piltools] {cfg.name} epoch {epoch + 1}/{cfg.train.epochs}: loss {loss_m:.5f} "
-                      f"train_acc {train_acc:.1f} val_pck {val_pck:.1f} lr {lr:.2e} ({seconds:.1f} s)", flush=True)
+                      f"train_acc {train_acc:.1f} {val_name} {val_pck:.1f} lr {lr:.2e} ({seconds:.1f} s)", flush=True)
         D.barrier(ctx)
 
     if ctx.is_main:

@@ -1,5 +1,7 @@
 """Which evaluation a run's model gets: the final evaluation, the per-epoch quick validation and the
 Fig. 4 training accuracy, dispatched on the dataset's spec (single- or multi-person) and scored by its evaluator.
+A parsing-only model (``model.parsing_only``) is scored on parsing alone: mIoU, pixel accuracy and per-class IoU
+at the end, mIoU per epoch (no PCK).
 
 The predictions and their scores themselves are computed by :mod:`piltools.training.evaluation`
 and :mod:`piltools.training.multiperson`.
@@ -31,7 +33,10 @@ def final_eval(cfg: ExperimentConfig, model: nn.Module, val_set: Dataset, run_di
     """The final evaluation of a trained model (the config's flip test and scales) by its dataset's evaluator."""
     t0 = time.time()
     spec = get_spec(cfg.data.kind)
-    if spec.multi_person:
+    if is_parsing_only(model):
+        result = E.score_parsing(E.predict_parsing(model, eval_loader(cfg, val_set, ctx), cfg, ctx.device),
+                                 spec.parsing_labels)
+    elif spec.multi_person:
         result = multi_person_eval(cfg, model, val_set, ctx, flip=cfg.train.eval_flip)
     else:
         out = E.predict_split(model, eval_loader(cfg, val_set, ctx), cfg, ctx.device, flip=cfg.train.eval_flip,
@@ -40,14 +45,24 @@ def final_eval(cfg: ExperimentConfig, model: nn.Module, val_set: Dataset, run_di
         result = E.score_predictions(out, evaluator)
     result.update({
         "experiment": cfg.name, "table": cfg.table, "row": cfg.row, "scale": cfg.scale, "seed": cfg.seed,
-        "run_id": run_dir.name, "model": cfg.model.name, "eval_flip": cfg.train.eval_flip,
-        "eval_scales": list(cfg.train.eval_scales), "seconds_eval": time.time() - t0,
+        "run_id": run_dir.name, "model": cfg.model.name,
+        # what the numbers were measured with: parsing is scored at one scale without flip
+        "eval_flip": cfg.train.eval_flip and not is_parsing_only(model),
+        "eval_scales": [1.0] if is_parsing_only(model) else list(cfg.train.eval_scales),
+        "seconds_eval": time.time() - t0,
         "code_version": code_version(),
     })
     if not quiet:
-        print(f"[piltools] {cfg.name} ({cfg.scale}, seed {cfg.seed}): PCK {result['pck']:.2f} "
+        score = (f"parsing mIoU {result['parsing']['mIoU']:.2f}" if is_parsing_only(model)
+                 else f"PCK {result['pck']:.2f}")
+        print(f"[piltools] {cfg.name} ({cfg.scale}, seed {cfg.seed}): {score} "
               f"on {result['n_images']} images -> {run_dir}", flush=True)
     return result
+
+
+def is_parsing_only(model: nn.Module) -> bool:
+    """Whether ``model`` is a parsing network alone (:class:`~piltools.models.parsing.ParsingOnlyModel`)."""
+    return bool(getattr(model, "parsing_only", False))
 
 
 def multi_person_eval(cfg: ExperimentConfig, model: nn.Module, val_set: Dataset, ctx: D.DistContext,
@@ -66,8 +81,12 @@ def multi_person_eval(cfg: ExperimentConfig, model: nn.Module, val_set: Dataset,
 
 
 def quick_val(cfg: ExperimentConfig, model: nn.Module, val_set: Dataset, ctx: D.DistContext) -> float:
-    """The per-epoch validation number: single scale, no flip (PCK, or mAP for multi-person data)."""
+    """The per-epoch validation number: single scale, no flip (PCK, mAP for multi-person data, parsing mIoU
+    for a parsing-only model)."""
     spec = get_spec(cfg.data.kind)
+    if is_parsing_only(model):
+        out = E.predict_parsing(model, eval_loader(cfg, val_set, ctx), cfg, ctx.device)
+        return float(E.score_parsing(out, spec.parsing_labels)["parsing"]["mIoU"])
     if spec.multi_person:
         return float(multi_person_eval(cfg, model, val_set, ctx, flip=False)["mAP"])
     out = E.predict_split(model, eval_loader(cfg, val_set, ctx), cfg, ctx.device, flip=False, scales=(1.0,),
