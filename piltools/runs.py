@@ -81,7 +81,8 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 #: images, the inspector, the synthetic data's attribute sidecar, the paper's numbers, error texts.
 UNFINGERPRINTED: tuple[str, ...] = ("cli/", "benchmarks/", "__main__.py", "viz.py", "reports.py", "records.py",
                                     "collection.py", "planning.py", "predict.py", "inspection/",
-                                    "synthetic/attributes.py", "paper.py", "errors.py")
+                                    "synthetic/attributes.py", "training/calibration.py", "paper.py",
+                                    "errors.py")
 CODE_FILE = "code.json"
 MACHINE_FILE = "machine.json"
 #: Distributions that may provide ``cv2``, in the order they are looked up for the recorded OpenCV version.

@@ -28,7 +28,7 @@ from torch.utils.data import DataLoader
 
 from piltools.config import ExperimentConfig, load_config
 from piltools.datasets.specs import get_spec
-from piltools.datasets.transforms import denormalize, normalize
+from piltools.datasets.transforms import denormalize
 from piltools.decoding import decode_heatmaps, predict_heatmaps, to_original
 from piltools.errors import InputError
 from piltools.experiments import EXPERIMENTS
@@ -297,8 +297,8 @@ def head_reference(kind: str, gt: np.ndarray, head_box: np.ndarray) -> np.ndarra
 def forward_with_kernels(model: nn.Module, images: Tensor, kernels: Tensor) -> Tensor:
     """The PIL model's final heatmaps with GIVEN dynamic kernels instead of its parsing branch's.
 
-    Follows :meth:`PILPoseModel.forward <piltools.models.pil.PILPoseModel.forward>` with the
-    adapter's output replaced: ``F^P* = F^P + adaptive_conv(F^P, kernels)`` at the PIL stack.
+    :meth:`PILPoseModel.forward <piltools.models.pil.PILPoseModel.forward>` with ``kernels`` given:
+    ``F^P* = F^P + adaptive_conv(F^P, kernels)`` at the PIL stack, the parsing branch not run.
 
     Args:
         model: a ``PILPoseModel`` in eval mode.
@@ -308,11 +308,7 @@ def forward_with_kernels(model: nn.Module, images: Tensor, kernels: Tensor) -> T
     Returns:
         (N, K', h, w) final heatmaps (single pass, no flip).
     """
-    def refine(features: Tensor) -> Tensor:
-        return features + model.adaptive_conv(features, kernels)
-
-    heatmaps, _ = model.pose_net(images, refine=refine)
-    return heatmaps[-1]
+    return model(images, kernels=kernels).final
 
 
 @torch.no_grad()

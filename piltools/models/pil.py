@@ -125,9 +125,17 @@ class PILPoseModel(nn.Module):
         """Modules trained on LIP and frozen when transferring to MPII: parsing encoder and adapter."""
         return [self.parsing_encoder, self.adapter]
 
-    def forward(self, images: Tensor) -> PoseOutput:
-        parsing_features, parsing = self.parsing_encoder(images)
-        kernels = self.adapter(parsing_features)  # (N, C, k, k)
+    def forward(self, images: Tensor, kernels: Tensor | None = None) -> PoseOutput:
+        """Args:
+            images: ``(N, 3, H, W)``.
+            kernels: ``(N, C, k, k)`` dynamic kernels to use INSTEAD of the ones the parsing branch
+                predicts for ``images`` (e.g. another image's, for counterfactuals); the parsing branch is
+                then not run and the output's ``parsing`` is None. None: the model as trained.
+        """
+        parsing = None
+        if kernels is None:
+            parsing_features, parsing = self.parsing_encoder(images)
+            kernels = self.adapter(parsing_features)  # (N, C, k, k)
         adapted: list[Tensor] = []
 
         def refine(features: Tensor) -> Tensor:
