@@ -8,13 +8,14 @@ parsing networks alone (cross-entropy only) and write ``results/calibration_pars
 from __future__ import annotations
 
 import argparse
-import sys
+from collections.abc import Sequence
+from pathlib import Path
 
 import pandas as pd
 
 from piltools.errors import InputError
-from piltools.synthetic.config import DIFFICULTY
 from piltools.experiments import SCALE_NAMES
+from piltools.synthetic.config import DIFFICULTY
 from piltools.reports import PCK_COLUMNS
 from piltools.runs import resolve_path
 from piltools.training.calibration import (
@@ -53,6 +54,40 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+def outputs(args: argparse.Namespace, stem: str) -> tuple[Path, Path]:
+    """The table and figure a calibration writes: ``--csv`` / ``--figure``, else ``results/<stem>[_<scale>]``."""
+    suffix = "" if args.scale == "cpu" else f"_{args.scale}"
+    return (resolve_path(args.csv or f"results/{stem}{suffix}.csv"),
+            resolve_path(args.figure or f"results/figures/{stem}{suffix}.png"))
+
+
+def merged(frame: pd.DataFrame, csv: Path, key: str, order: Sequence[str], what: str) -> pd.DataFrame:
+    """``frame`` with the rows of the existing table ``csv`` whose (``key``, seed) it does not re-run
+    (``--append``), sorted by ``key`` in ``order`` then seed.
+
+    Raises:
+        InputError: ``csv`` is not a table of that kind (no ``key`` / ``seed`` column).
+    """
+    old = pd.read_csv(csv)
+    missing = {key, "seed"} - set(old.columns)
+    if missing:
+        raise InputError(f"--append: {csv} has no column(s) {sorted(missing)}; not a {what} table (write to another "
+                         "--csv or drop --append)")
+    keep = ~old.set_index([key, "seed"]).index.isin(frame.set_index([key, "seed"]).index)
+    frame = pd.concat([old[keep], frame], ignore_index=True)
+    rank = {name: i for i, name in enumerate(order)}
+    return frame.sort_values([key, "seed"], key=lambda c: c.map(rank) if c.name == key else c, kind="stable",
+                             ignore_index=True)
+
+
+def write(frame: pd.DataFrame, csv: Path, figure: Path, rounded: Sequence[str], plot) -> None:
+    """The table (``rounded`` columns to 2 decimals) and its figure."""
+    csv.parent.mkdir(parents=True, exist_ok=True)
+    frame.round({c: 2 for c in rounded}).to_csv(csv, index=False)
+    figure.parent.mkdir(parents=True, exist_ok=True)
+    plot(frame).savefig(figure, dpi=120)
+
+
 def run(args: argparse.Namespace) -> int:
     if args.parsing:
         return run_parsing(args)
@@ -60,32 +95,14 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--networks chooses parsing networks: add --parsing (or drop --networks)")
     unknown = [level for level in args.levels if level not in DIFFICULTY]
     if unknown:
-        print(f"piltools calibrate: unknown difficulty level(s) {unknown}; expected some of {list(DIFFICULTY)}",
-              file=sys.stderr)
-        return 2
-    suffix = "" if args.scale == "cpu" else f"_{args.scale}"
-    csv = resolve_path(args.csv or f"results/calibration{suffix}.csv")
-    figure = resolve_path(args.figure or f"results/figures/calibration{suffix}.png")
+        raise InputError(f"unknown difficulty level(s) {unknown}; expected some of {list(DIFFICULTY)}")
+    csv, figure = outputs(args, "calibration")
     results = run_calibration(args.levels, args.scale, args.seeds, args.experiment, out=args.runs, jobs=args.jobs,
                               quiet=True if args.quiet else None)
     frame = calibration_frame(results)
     if args.append and csv.is_file():
-        old = pd.read_csv(csv)
-        missing = {"level", "seed"} - set(old.columns)
-        if missing:
-            print(f"piltools calibrate: {csv} has no column(s) {sorted(missing)}; not a calibration table",
-                  file=sys.stderr)
-            return 2
-        keep = ~old.set_index(["level", "seed"]).index.isin(frame.set_index(["level", "seed"]).index)
-        frame = pd.concat([old[keep], frame], ignore_index=True)
-        order = {level: i for i, level in enumerate(DIFFICULTY)}
-        frame = frame.sort_values(["level", "seed"], key=lambda c: c.map(order) if c.name == "level" else c,
-                                  kind="stable", ignore_index=True)
-    csv.parent.mkdir(parents=True, exist_ok=True)
-    metrics = [c for c in frame.columns if c in (*PCK_COLUMNS, "seconds")]
-    frame.round({c: 2 for c in metrics}).to_csv(csv, index=False)
-    figure.parent.mkdir(parents=True, exist_ok=True)
-    plot_calibration(frame).savefig(figure, dpi=120)
+        frame = merged(frame, csv, "level", list(DIFFICULTY), "calibration")
+    write(frame, csv, figure, [c for c in frame.columns if c in (*PCK_COLUMNS, "seconds")], plot_calibration)
     summary = frame.groupby("level", sort=False)["PCK"].agg(["mean", "std", "count"])
     print(summary.round(1).to_string())
     print(f"wrote {csv} and {figure}")
@@ -100,28 +117,14 @@ def run_parsing(args: argparse.Namespace) -> int:
     networks = list(PARSING_NETWORKS) if args.networks is None else args.networks
     for network in networks:
         parsing_experiment(network)  # InputError naming the known networks
-    suffix = "" if args.scale == "cpu" else f"_{args.scale}"
-    csv = resolve_path(args.csv or f"results/calibration_parsing{suffix}.csv")
-    figure = resolve_path(args.figure or f"results/figures/calibration_parsing{suffix}.png")
+    csv, figure = outputs(args, "calibration_parsing")
     results = run_parsing_calibration(networks, args.scale, args.seeds, out=args.runs, jobs=args.jobs,
                                       quiet=True if args.quiet else None)
     frame = parsing_calibration_frame(results)
     if args.append and csv.is_file():
-        old = pd.read_csv(csv)
-        missing = {"network", "seed"} - set(old.columns)
-        if missing:
-            raise InputError(f"--append: {csv} has no column(s) {sorted(missing)}; not a parsing calibration "
-                             "table (write to another --csv or drop --append)")
-        keep = ~old.set_index(["network", "seed"]).index.isin(frame.set_index(["network", "seed"]).index)
-        frame = pd.concat([old[keep], frame], ignore_index=True)
-        order = {network: i for i, network in enumerate(PARSING_NETWORKS)}
-        frame = frame.sort_values(["network", "seed"], key=lambda c: c.map(order) if c.name == "network" else c,
-                                  kind="stable", ignore_index=True)
-    csv.parent.mkdir(parents=True, exist_ok=True)
-    scores = [c for c in frame.columns if c.startswith(("IoU_", "parsing_")) or c == "seconds"]
-    frame.round({c: 2 for c in scores}).to_csv(csv, index=False)
-    figure.parent.mkdir(parents=True, exist_ok=True)
-    plot_parsing_calibration(frame).savefig(figure, dpi=120)
+        frame = merged(frame, csv, "network", list(PARSING_NETWORKS), "parsing calibration")
+    write(frame, csv, figure, [c for c in frame.columns if c.startswith(("IoU_", "parsing_")) or c == "seconds"],
+          plot_parsing_calibration)
     print("\n".join(parsing_verdicts(frame)["lines"]))
     print(f"wrote {csv} and {figure}")
     return 0
