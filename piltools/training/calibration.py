@@ -75,6 +75,16 @@ def calibration_config(level: str, scale: str = "cpu", seed: int = 0, experiment
     return with_changes(cfg, data={"root": f"{cfg.data.root}-{level}", "synthetic": synthetic})
 
 
+def _train_labelled(pairs: list[tuple[str, ExperimentConfig]], out: str | Path, jobs: int,
+                    quiet: bool | None) -> list[tuple[str, RunResult]]:
+    """Train (or load) each ``(label, config)`` run, ``jobs`` at a time; ``(label, result)`` in the same order."""
+    if jobs <= 1 or len(pairs) <= 1:
+        return [(label, run_config(cfg, out=out, quiet=quiet)) for label, cfg in pairs]
+    quiet = True if quiet is None else quiet  # interleaved progress bars from several processes are unreadable
+    [results] = parallel_waves(run_config, [[(cfg, out, quiet) for _, cfg in pairs]], jobs)
+    return [(label, result) for (label, _), result in zip(pairs, results)]
+
+
 def run_calibration(levels: Sequence[str], scale: str = "cpu", seeds: Iterable[int] = (0,),
                     experiment: str = BASELINE, out: str | Path = "results/runs", jobs: int = 1,
                     quiet: bool | None = None) -> list[tuple[str, RunResult]]:
@@ -88,11 +98,7 @@ def run_calibration(levels: Sequence[str], scale: str = "cpu", seeds: Iterable[i
         ``(level, result)`` pairs in that order.
     """
     pairs = [(level, calibration_config(level, scale, s, experiment)) for level in levels for s in seeds]
-    if jobs <= 1 or len(pairs) <= 1:
-        return [(level, run_config(cfg, out=out, quiet=quiet)) for level, cfg in pairs]
-    quiet = True if quiet is None else quiet
-    [results] = parallel_waves(run_config, [[(cfg, out, quiet) for _, cfg in pairs]], jobs)
-    return [(level, result) for (level, _), result in zip(pairs, results)]
+    return _train_labelled(pairs, out, jobs, quiet)
 
 
 def calibration_frame(results: Sequence[tuple[str, RunResult]]) -> pd.DataFrame:
@@ -174,11 +180,7 @@ def run_parsing_calibration(networks: Sequence[str], scale: str = "cpu", seeds: 
         InputError: an unknown network.
     """
     pairs = [(net, get_experiment(parsing_experiment(net), scale, s)) for net in networks for s in seeds]
-    if jobs <= 1 or len(pairs) <= 1:
-        return [(net, run_config(cfg, out=out, quiet=quiet)) for net, cfg in pairs]
-    quiet = True if quiet is None else quiet
-    [results] = parallel_waves(run_config, [[(cfg, out, quiet) for _, cfg in pairs]], jobs)
-    return [(net, result) for (net, _), result in zip(pairs, results)]
+    return _train_labelled(pairs, out, jobs, quiet)
 
 
 def parsing_calibration_frame(results: Sequence[tuple[str, RunResult]]) -> pd.DataFrame:
