@@ -8,12 +8,12 @@ counts as a needed run). What they cost and how they are trained is
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from piltools.errors import InputError
-from piltools.experiments import get_experiment, list_experiments
+from piltools.experiments import get_experiment, list_experiments, table3_experiments
 
 #: Scales at which a notebook trains all its seeds; at the others (``smoke`` for CI, ``paper`` with its GPU days
 #: per run) it trains the first seed only, as the notebooks' ``SEEDS`` say.
@@ -26,16 +26,21 @@ class NotebookRuns:
 
     Args:
         title: what the notebook reproduces.
-        experiments: named experiments (:func:`piltools.experiments.list_experiments`), in the notebook's order.
+        experiments: named experiments (:func:`piltools.experiments.list_experiments`), in the notebook's order;
+            or a function of the scale giving them (Table 3, whose pose network is a scale value).
         seeds: training seeds at the ``cpu`` scale (see :data:`ALL_SEEDS_SCALES`).
         needs_checkpoints: the notebook runs the trained models themselves (not only their recorded
             numbers), so it cannot be rendered from the committed run records (``make render`` skips it).
     """
 
     title: str
-    experiments: tuple[str, ...]
+    experiments: tuple[str, ...] | Callable[[str], tuple[str, ...]]
     seeds: tuple[int, ...] = (0, 1, 2)
     needs_checkpoints: bool = False
+
+    def experiments_at(self, scale: str) -> tuple[str, ...]:
+        """The experiments the notebook reads at ``scale``."""
+        return self.experiments(scale) if callable(self.experiments) else self.experiments
 
     def seeds_at(self, scale: str) -> tuple[int, ...]:
         """The seeds trained at ``scale``: all of them at :data:`ALL_SEEDS_SCALES`, else the first."""
@@ -51,7 +56,7 @@ def _named(prefix: str) -> tuple[str, ...]:
 NOTEBOOKS: dict[str, NotebookRuns] = {
     "01": NotebookRuns("Table 1: VGG16 ablation on LIP", _named("table1/")),
     "02": NotebookRuns("Table 2: hourglass baselines and PIL on LIP", _named("table2/")),
-    "03": NotebookRuns("Table 3: depth of the parsing net", _named("table3/") + ("table2/hg-4s-2u",)),
+    "03": NotebookRuns("Table 3: depth of the parsing net", table3_experiments),
     "04": NotebookRuns("Table 6 / Fig. 4: MPII with the PIL transferred from LIP",
                        ("mpii/hg-8s-1u", "mpii/hg-8s-1u-pil-transfer")),
     "05": NotebookRuns("Table 5: multi-person PASCAL-Person-Part", ("table5/baseline", "table5/pil")),
@@ -89,7 +94,7 @@ def needed_runs(prefix: str, scale: str) -> list[tuple[str, int]]:
     then the notebook's own runs, experiments outer and seeds inner, each pair once."""
     entry = NOTEBOOKS[notebook_prefix(prefix)]
     pairs: list[tuple[str, int]] = []
-    for name in entry.experiments:
+    for name in entry.experiments_at(scale):
         for seed in entry.seeds_at(scale):
             source = get_experiment(name, scale, seed).transfer_from
             if source is not None:

@@ -173,6 +173,9 @@ class TrainConfig:
             over the training set).
         batch_size: GLOBAL batch size (split across DDP processes).
         beta: parsing loss weight (reference code 0.01).
+        parsing_lr_mult: the parsing network's (``parsing_encoder``'s) learning rate as a multiple of the
+            scheduled rate (paper: one rate for the whole model, 1.0); see
+            :func:`piltools.training.builders.param_groups`.
         parsing_loss: train the parsing branch with cross-entropy (off for
             MPII, which has no parsing labels, Sec. 4.4).
         offset_weight: weight of the centroid-offset loss of multi-person
@@ -209,6 +212,7 @@ class TrainConfig:
     steps_per_epoch: int | None = None
     batch_size: int = 24
     beta: float = 0.01
+    parsing_lr_mult: float = 1.0
     parsing_loss: bool = True
     offset_weight: float = 1.0
     weight_decay: float = 0.0
@@ -231,6 +235,7 @@ HASH_NEUTRAL_DEFAULTS: dict[str, Any] = {
     "data.offset_radius": OFFSET_RADIUS,
     "train.eval_group_radius": GROUP_RADIUS_FRACTION,
     "train.eval_peak_threshold": PEAK_THRESHOLD,
+    "train.parsing_lr_mult": 1.0,
 }
 
 
@@ -300,6 +305,8 @@ class ExperimentConfig:
                              f"got {self.data.convention!r}")
         if self.train.optimizer not in OPTIMIZERS:
             raise ValueError(f"{self.name}: train.optimizer must be one of {OPTIMIZERS}, got {self.train.optimizer!r}")
+        if not self.train.parsing_lr_mult > 0:
+            raise ValueError(f"{self.name}: train.parsing_lr_mult must be > 0, got {self.train.parsing_lr_mult}")
         if len(self.train.milestones) != len(self.train.lr_multipliers):
             raise ValueError(f"{self.name}: train.milestones {self.train.milestones} and train.lr_multipliers "
                              f"{self.train.lr_multipliers} must have the same length")

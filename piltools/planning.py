@@ -81,7 +81,7 @@ def measure_step_seconds(cfg: ExperimentConfig, steps: int) -> float:
         if cfg.train.channels_last:
             model.to(memory_format=torch.channels_last)
         train_set, _ = build_datasets(cfg, model, ctx)
-        optimizer = make_optimizer(cfg, [p for p in model.parameters() if p.requires_grad])
+        optimizer = make_optimizer(cfg, model)
         model.train()
         times = []
         loader = train_loader(cfg, train_set, 0, ctx)
@@ -346,18 +346,21 @@ class Plan:
 
     def batches(self, prefix: str | None = None) -> list[tuple[list[str], list[int]]]:
         """The ``(experiments, seeds)`` calls of :func:`piltools.training.run_many` that train the runs: the
-        experiments needed with the same seeds grouped together, in order."""
+        experiments needed with the same seeds grouped together, the longest first (so that with several runs
+        at a time the short ones fill in at the end; the results do not depend on the order)."""
         seeds_of: dict[str, list[int]] = {}
+        cost: dict[str, float] = {}
         for run in self.runs_of(prefix):
             seeds_of.setdefault(run.config.name, []).append(run.config.seed)
+            cost[run.config.name] = cost.get(run.config.name, 0.0) + run.seconds
         groups: dict[tuple[int, ...], list[str]] = {}
-        for name, seeds in seeds_of.items():
-            groups.setdefault(tuple(seeds), []).append(name)
+        for name in sorted(seeds_of, key=lambda n: -cost[n]):  # stable: equal costs keep the notebook's order
+            groups.setdefault(tuple(seeds_of[name]), []).append(name)
         return [(names, list(seeds)) for seeds, names in groups.items()]
 
     def wall_seconds(self, prefix: str | None = None, runs: Iterable[PlannedRun] | None = None) -> float:
         """Estimated wall seconds with :attr:`jobs` runs at a time, trained as :func:`train_plan` does
-        (per :meth:`batches` call: the transfer sources, then the rest).
+        (per :meth:`batches` call: the transfer sources and the runs that load nothing, then the transfer runs).
 
         Args:
             prefix: one notebook's runs only (as if it were reproduced alone); None: all.
@@ -368,8 +371,10 @@ class Plan:
         total = 0.0
         for names, seeds in self.batches(prefix):
             batch = [by_key[(n, s)] for n in names for s in seeds if (n, s) in chosen]
-            total += wall_seconds([[r.seconds for r in batch if r.is_source],
-                                   [r.seconds for r in batch if not r.is_source]], self.jobs)
+            loads = [r.config.transfer_from is not None for r in batch]
+            total += wall_seconds([[r.seconds for r in batch if r.is_source]
+                                   + [r.seconds for r, t in zip(batch, loads) if not t and not r.is_source],
+                                   [r.seconds for r, t in zip(batch, loads) if t]], self.jobs)
         return total
 
     def lines(self, titles: dict[str, str] | None = None) -> list[str]:

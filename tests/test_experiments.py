@@ -69,7 +69,7 @@ def test_parsing_calibration_rates_are_the_scales_vgg_and_hg_rates():
 def test_parsing_calibration_runs_belong_to_no_notebook():
     from piltools.collection import NOTEBOOKS
 
-    in_notebooks = {name for nb in NOTEBOOKS.values() for name in nb.experiments}
+    in_notebooks = {name for nb in NOTEBOOKS.values() for scale in SCALE_NAMES for name in nb.experiments_at(scale)}
     assert in_notebooks and not in_notebooks & set(PARSING_CALIBRATION)
     assert [n for n in list_experiments() if n.startswith("calib/")] == list(PARSING_CALIBRATION)
 
@@ -145,3 +145,23 @@ def test_dataset_dependent_fields_come_from_the_spec(name) -> None:
     assert cfg.model.offset_head == spec.multi_person and cfg.data.augment == spec.augment
     assert cfg.data.root == spec.default_root and cfg.data.mpii_mat == spec.head_box_file
     assert cfg.train.parsing_loss == spec.has_parsing_labels
+
+
+def test_table3_pose_network_is_a_scale_value_and_its_2u_row_is_shared_with_table2():
+    from piltools.experiments import table3_experiments
+
+    assert get_experiment("table3/pil-hg-1s-4u", "paper").model.name == "HG-4s-2u-PIL(HG-1s-4u)"
+    assert get_experiment("table3/pil-hg-1s-4u", "cpu").model.name == "HG-2s-1u-PIL(HG-1s-4u)"
+    assert table3_experiments("cpu") == ("table3/pil-hg-1s-1u", "table2/hg-2s-1u-pil", "table3/pil-hg-1s-4u",
+                                         "table3/pil-hg-1s-8u", "table2/hg-2s-1u")
+    assert table3_experiments("paper")[1] == "table2/hg-4s-2u-pil" and table3_experiments("paper")[-1] == "table2/hg-4s-2u"
+    # the shared row is the Table 2 run: same model, data and recipe as the Table 3 experiment of that depth
+    t3, t2 = get_experiment("table3/pil-hg-1s-2u", "cpu"), get_experiment("table2/hg-2s-1u-pil", "cpu")
+    assert (t3.model, t3.data, t3.train) == (t2.model, t2.data, t2.train)
+
+
+def test_cpu_v2_recipe():
+    cfg = get_experiment("table2/hg-1s-1u", "cpu")
+    assert (cfg.train.epochs, cfg.train.milestones, cfg.train.batch_size) == (8, (6,), 4)
+    assert get_experiment("table1/vgg16-pil", "cpu").train.parsing_lr_mult == 3.0
+    assert get_experiment("table1/vgg16-pil", "paper").train.parsing_lr_mult == 1.0

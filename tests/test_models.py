@@ -30,6 +30,8 @@ PAPER_NAMES = [
     "HG-4s-2u-PIL(HG-1s-1u)", "HG-4s-2u-PIL(HG-1s-2u)", "HG-4s-2u-PIL(HG-1s-4u)", "HG-4s-2u-PIL(HG-1s-8u)",
     "HG-8s-1u", "HG-8s-1u-PIL(HG-1s-2u)",
 ]
+#: Table 3 at the cpu scale (pose network HG-2s-1u, experiments.SCALES["cpu"].table3_pose); not paper rows
+CPU_TABLE3_NAMES = ["HG-2s-1u-PIL(HG-1s-1u)", "HG-2s-1u-PIL(HG-1s-4u)", "HG-2s-1u-PIL(HG-1s-8u)"]
 PARSING_NAMES = ["Parsing(VGG16)", "Parsing(HG-1s-1u)", "Parsing(HG-1s-2u)", "Parsing(HG-1s-4u)", "Parsing(HG-1s-8u)"]
 
 
@@ -143,8 +145,8 @@ def test_too_small_input_for_the_adapter_raises() -> None:
 
 
 def test_paper_names_and_slugs_resolve() -> None:
-    assert sorted(PAPER_NAMES + PARSING_NAMES) == list_models()
-    for name in PAPER_NAMES + PARSING_NAMES:
+    assert sorted(PAPER_NAMES + CPU_TABLE3_NAMES + PARSING_NAMES) == list_models()
+    for name in PAPER_NAMES + CPU_TABLE3_NAMES + PARSING_NAMES:
         assert resolve_name(name) == name
         assert resolve_name(slug(name)) == name
         assert resolve_name(name.lower()) == name
@@ -159,8 +161,8 @@ def test_unknown_name_lists_close_names() -> None:
 
 
 def test_list_models_patterns() -> None:
-    assert len(list_models()) == len(MODELS) == 18 + 5
-    assert len(list_models("*PIL*")) == 8
+    assert len(list_models()) == len(MODELS) == 18 + 3 + 5
+    assert len(list_models("*PIL*")) == 8 + 3
     assert list_models("parsing*") == sorted(PARSING_NAMES)
     assert list_models("hg-4s-2u-pil-*") == [f"HG-4s-2u-PIL(HG-1s-{u}u)" for u in (1, 2, 4, 8)]
     assert list_models("vgg16") == ["VGG16"]

@@ -42,10 +42,14 @@ def test_registry_lists_each_notebooks_runs() -> None:
     assert C.needed_runs("01", "cpu") == [(n, s) for n in TABLE1 for s in (0, 1, 2)]
     assert len(TABLE1) == 7
     assert C.needed_runs("01_table1_vgg16_ablation.ipynb", "smoke") == [(n, 0) for n in TABLE1]
-    # 03: the 4 Table 3 runs and the HG-4s-2u baseline row
+    # 03: the 4 Table 3 runs and the pose network's baseline row; at cpu the pose network is HG-2s-1u and the
+    # HG-1s-2u row is Table 2's HG-2s-1u-PIL(HG-1s-2u) run; at paper scale HG-4s-2u and Table 2's HG-4s-2u PIL row
     assert {n for n, _ in C.needed_runs("03", "cpu")} == {
-        "table3/pil-hg-1s-1u", "table3/pil-hg-1s-2u", "table3/pil-hg-1s-4u", "table3/pil-hg-1s-8u",
-        "table2/hg-4s-2u"}
+        "table3/pil-hg-1s-1u", "table2/hg-2s-1u-pil", "table3/pil-hg-1s-4u", "table3/pil-hg-1s-8u",
+        "table2/hg-2s-1u"}
+    assert [n for n, _ in C.needed_runs("03", "paper")] == [
+        "table3/pil-hg-1s-1u", "table2/hg-4s-2u-pil", "table3/pil-hg-1s-4u", "table3/pil-hg-1s-8u",
+        "table2/hg-4s-2u"]
     # 04: the transfer run's LIP source comes before it, per seed: 3 seeds x (baseline, source, transfer) = 9 runs
     runs04 = C.needed_runs("04", "cpu")
     assert len(runs04) == 9

@@ -76,12 +76,16 @@ def test_no_training_module_is_over_350_lines() -> None:
 
 
 def test_run_id_of_a_named_experiment_is_pinned(tmp_path: Path) -> None:
-    # Guards the hashing of run ids (canonical JSON of hashed_config, SHA-256, 12 hex digits) and the smoke
-    # config of table1/vgg16-pil: if either changes, every cached and committed run id moves. The values were
-    # computed once with the code of commit 73c9c74; the second adds the world-size extra every run has.
+    # Guards the hashing of run ids (canonical JSON of hashed_config, SHA-256, 12 hex digits) and the configs
+    # of table1/vgg16-pil: if either changes, every cached and committed run id moves. The paper-scale values
+    # did not move with the cpu v2 recipe (checked against the commit before it); the smoke ones were recomputed
+    # for it (parsing_lr_mult 3 at smoke too). The second of each adds the world-size extra.
+    paper = get_experiment("table1/vgg16-pil", "paper", seed=0)
+    assert run_id(paper) == "31976b946165"
+    assert run_dir_of(paper, tmp_path).name == "c3b262fcd4e7"
     cfg = get_experiment("table1/vgg16-pil", "smoke", seed=0)
-    assert run_id(cfg) == "b273f27faf4e"
-    assert run_dir_of(cfg, tmp_path).name == "236bc912ff91"
+    assert run_id(cfg) == "540fb3ede52b"
+    assert run_dir_of(cfg, tmp_path).name == "fa4a2e5ab442"
 
 
 def test_describe_machine_is_one_line_for_any_machine_json() -> None:

@@ -42,6 +42,35 @@ def test_lr_schedule_is_a_step_function_of_the_base_rate():
         0.0025, 0.0025, 0.00125, 0.00125, 0.000625, 0.0003125, 0.0003125]
 
 
+def test_parsing_network_trains_at_its_multiple_of_the_scheduled_rate():
+    cfg = get_experiment("table1/vgg16-pil", "cpu")
+    assert cfg.train.parsing_lr_mult == 3.0  # cpu v2; the paper's single rate is 1
+    model = builders.build_model(cfg)
+    opt = builders.make_optimizer(cfg, model)
+    base, parsing = opt.param_groups
+    names = {id(p): n for n, p in model.named_parameters()}
+    assert {names[id(p)].split(".")[0] for p in parsing["params"]} == {"parsing_encoder"}
+    assert not any(names[id(p)].startswith("parsing_encoder.") for p in base["params"])
+    assert len(base["params"]) + len(parsing["params"]) == len(list(model.parameters()))
+    builders.set_lr(opt, builders.lr_at(cfg, 7))  # after the cpu milestone: half the base rate
+    assert base["lr"] == 0.5e-4 and parsing["lr"] == pytest.approx(1.5e-4)
+    # one group at the paper's rate (the optimiser of the committed v1 runs), and for models without a parsing net
+    paper = builders.make_optimizer(get_experiment("table1/vgg16-pil", "paper"), model)
+    assert len(paper.param_groups) == 1 and paper.param_groups[0]["lr"] == 0.0025
+    pose_only = get_experiment("table1/vgg16", "cpu")
+    assert len(builders.make_optimizer(pose_only, builders.build_model(pose_only)).param_groups) == 1
+
+
+def test_frozen_transferred_parsing_network_is_in_no_group():
+    cfg = get_experiment("mpii/hg-8s-1u-pil-transfer", "smoke")
+    model = builders.build_model(cfg)
+    for p in model.parsing_encoder.parameters():
+        p.requires_grad_(False)
+    groups = builders.param_groups(cfg, model)
+    assert [g["lr_scale"] for g in groups] == [1.0]
+    assert sum(len(g["params"]) for g in groups) == sum(p.requires_grad for p in model.parameters())
+
+
 def test_rng_state_round_trips_through_a_weights_only_checkpoint(tmp_path):
     import random
 

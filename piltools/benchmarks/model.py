@@ -238,7 +238,7 @@ def make_train_step(cfg: ExperimentConfig, model: nn.Module, device: torch.devic
             the per-parameter loop that :func:`~piltools.training.builders.make_optimizer` gives on CPU.
     """
     batch = make_batch(cfg, model, device, channels_last=channels_last)
-    optimizer = make_optimizer(cfg, list(model.parameters()))
+    optimizer = make_optimizer(cfg, model)
     if foreach:
         for group in optimizer.param_groups:
             group["foreach"] = True

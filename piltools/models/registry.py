@@ -180,6 +180,10 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "HG-1s-1u-PIL(HG-1s-1u)": partial(hourglass_model, 1, 1, 1),
     "HG-2s-1u": partial(hourglass_model, 2, 1),
     "HG-2s-1u-PIL(HG-1s-2u)": partial(hourglass_model, 2, 1, 2),
+    # Table 3 at the cpu scale, whose pose network is HG-2s-1u (experiments.SCALES["cpu"].table3_pose)
+    "HG-2s-1u-PIL(HG-1s-1u)": partial(hourglass_model, 2, 1, 1),
+    "HG-2s-1u-PIL(HG-1s-4u)": partial(hourglass_model, 2, 1, 4),
+    "HG-2s-1u-PIL(HG-1s-8u)": partial(hourglass_model, 2, 1, 8),
     "HG-4s-2u": partial(hourglass_model, 4, 2),
     "HG-4s-2u-PIL(HG-1s-1u)": partial(hourglass_model, 4, 2, 1),
     "HG-4s-2u-PIL(HG-1s-2u)": partial(hourglass_model, 4, 2, 2),

@@ -77,11 +77,43 @@ def build_datasets(cfg: ExperimentConfig, model: nn.Module, ctx: D.DistContext) 
     return train, val
 
 
-def make_optimizer(cfg: ExperimentConfig, params: list[nn.Parameter]) -> torch.optim.Optimizer:
-    """The optimiser named by ``cfg.train.optimizer`` (paper: RMSProp with torch's defaults)."""
+#: The submodule that is a model's parsing network (encoder + classifier), whose rate ``train.parsing_lr_mult`` scales.
+PARSING_NETWORK = "parsing_encoder"
+
+
+def param_groups(cfg: ExperimentConfig, model: nn.Module) -> list[dict[str, Any]]:
+    """The trainable parameters of ``model`` as optimiser groups, each with its ``lr_scale`` (a multiple of the
+    scheduled rate, :func:`lr_at`).
+
+    One group at scale 1 when ``cfg.train.parsing_lr_mult`` is 1 (the paper's single rate). Otherwise the
+    parameters of the parsing network (the ``parsing_encoder`` submodule of the PIL, fusion and parsing-only
+    models) form a second group at scale ``parsing_lr_mult``; frozen (transferred) parameters are left out.
+    """
+    trainable = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+    mult = cfg.train.parsing_lr_mult
+    if mult == 1.0:
+        return [{"params": [p for _, p in trainable], "lr_scale": 1.0}]
+    prefix = PARSING_NETWORK + "."
+    rest = [p for name, p in trainable if not name.startswith(prefix)]
+    parsing = [p for name, p in trainable if name.startswith(prefix)]
+    return [g for g in ({"params": rest, "lr_scale": 1.0}, {"params": parsing, "lr_scale": mult}) if g["params"]]
+
+
+def make_optimizer(cfg: ExperimentConfig, model: nn.Module) -> torch.optim.Optimizer:
+    """The optimiser named by ``cfg.train.optimizer`` (paper: RMSProp with torch's defaults) over the trainable
+    parameters of ``model``, in the groups of :func:`param_groups`; call :func:`set_lr` before each epoch."""
     if cfg.train.optimizer == "rmsprop":
-        return torch.optim.RMSprop(params, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
+        groups = param_groups(cfg, model)
+        for group in groups:
+            group["lr"] = cfg.train.lr * group["lr_scale"]
+        return torch.optim.RMSprop(groups, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
     raise ValueError(f"{cfg.name}: unknown optimizer {cfg.train.optimizer!r}")
+
+
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    """Set the scheduled rate ``lr``: each group gets ``lr`` times its ``lr_scale``."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr * group.get("lr_scale", 1.0)
 
 
 def lr_at(cfg: ExperimentConfig, epoch: int) -> float:

@@ -185,7 +185,8 @@ def run_parsing_calibration(networks: Sequence[str], scale: str = "cpu", seeds: 
 
 def parsing_calibration_frame(results: Sequence[tuple[str, RunResult]]) -> pd.DataFrame:
     """One row per parsing-only run: ``network``, ``units`` (hourglass residual units; empty for VGG16) and the
-    recipe, the usual summary columns less the PCK ones (no pose side), ``parsing_mIoU``, ``parsing_pixel_acc``,
+    recipe (``lr`` is the base rate; the parsing network trains at ``lr x parsing_lr_mult``), the usual summary
+    columns less the PCK ones (no pose side), ``parsing_mIoU``, ``parsing_pixel_acc``,
     ``val_mIoU_by_epoch`` (the quick validation mIoU after each epoch, ``;``-separated; the runs' metrics.csv
     keeps it in ``val_pck``) and ``IoU_<class>`` per parsing class."""
     rows: list[dict[str, Any]] = []
@@ -193,7 +194,8 @@ def parsing_calibration_frame(results: Sequence[tuple[str, RunResult]]) -> pd.Da
         t = result.config.train
         parsing = result.eval["parsing"]
         row = {"network": network, "units": PARSING_DEPTHS.get(network), "epochs": t.epochs,
-               "batch_size": t.batch_size, "lr": t.lr, "optimizer": t.optimizer, **summary_row(result),
+               "batch_size": t.batch_size, "lr": t.lr, "parsing_lr_mult": t.parsing_lr_mult,
+               "optimizer": t.optimizer, **summary_row(result),
                "parsing_pixel_acc": parsing["pixel_acc"]}
         row["val_mIoU_by_epoch"] = ";".join(f"{r['val_pck']:.2f}" for r in result.metrics)
         labels = get_spec(result.config.data.kind).parsing_labels

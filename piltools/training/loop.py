@@ -47,7 +47,7 @@ from piltools.runs import (
 from piltools.synthetic.ensure import dataset_fingerprint
 from piltools.training import distributed as D
 from piltools.training import transfer as T
-from piltools.training.builders import build_datasets, build_model, lr_at, make_optimizer
+from piltools.training.builders import build_datasets, build_model, lr_at, make_optimizer, set_lr
 from piltools.training.builders import to_device as _to_device
 from piltools.training.builders import train_loader as _train_loader
 from piltools.training.rng import rng_state as _rng_state
@@ -136,8 +136,7 @@ def _train(cfg: ExperimentConfig, run_dir: Path, ctx: D.DistContext, quiet: bool
     train_set, val_set = build_datasets(cfg, model, ctx)
     if ctx.is_main:
         write_machine_record(cfg, run_dir, ctx)
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = make_optimizer(cfg, params)
+    optimizer = make_optimizer(cfg, model)
     if not cfg.train.parsing_loss and getattr(model, "has_parsing", False) and source_dir is None:
         raise ValueError(f"{cfg.name}: parsing_loss is off but the parsing branch would train without "
                          "supervision; only transferred (frozen) parsing branches may skip it")
@@ -165,8 +164,7 @@ def _train(cfg: ExperimentConfig, run_dir: Path, ctx: D.DistContext, quiet: bool
     for epoch in range(start_epoch, cfg.train.epochs):
         t0 = time.time()
         lr = lr_at(cfg, epoch)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
+        set_lr(optimizer, lr)
         net.train()
         if source_dir is not None:
             T.keep_frozen_in_eval(model)

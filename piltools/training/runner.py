@@ -179,15 +179,19 @@ def run_many(names: Iterable[str], scale: str = "cpu", seeds: Iterable[int] = (0
         return [run_experiment(n, scale, s, out=out, quiet=quiet, device=device, retrain_stale=retrain_stale)
                 for n, s in pairs]
     quiet = True if quiet is None else quiet  # interleaved progress bars from several processes are unreadable
-    # A transfer run trains its LIP-side source first; train every needed source in a first wave so that two
-    # processes never train the same run directory.
-    sources = sorted({(get_experiment(n, scale, s).transfer_from, s) for n, s in pairs} - {(None, s) for s in seeds},
-                     key=str)
+    # A transfer run loads its LIP-side source: every needed source trains in the first wave (beside the runs
+    # that load nothing), the transfer runs in the second, so that two processes never train the same run
+    # directory and no process waits while another trains a source.
     distinct = list(dict.fromkeys(pairs))  # each distinct (name, seed) once
-    _, results = parallel_waves(_run_without_stale_warnings,
-                                [[(n, scale, s, out, quiet, device, retrain_stale) for n, s in wave]
-                                 for wave in (sources, distinct)], jobs)
-    by_pair = dict(zip(distinct, results))
+    source_of = {(n, s): get_experiment(n, scale, s).transfer_from for n, s in distinct}
+    sources = sorted({(src, s) for (_, s), src in source_of.items() if src is not None}, key=str)
+    first = sources + [p for p in distinct if source_of[p] is None and p not in sources]
+    second = [p for p in distinct if source_of[p] is not None]
+    waves = parallel_waves(_run_without_stale_warnings,
+                           [[(n, scale, s, out, quiet, device, retrain_stale) for n, s in wave]
+                            for wave in (first, second)], jobs)
+    by_pair = dict(zip(first + second, waves[0] + waves[1]))
+    results = [by_pair[pair] for pair in distinct]
     for result in results:
         warn_if_stale(result.run_dir, result.config)
     return [by_pair[pair] for pair in pairs]
