@@ -1,5 +1,6 @@
 # Two entry points (see README):
 #   make reproduce   -- set up .venv if needed, train and execute the notebooks at `cpu` scale
+#                       (ONLY=01 for one notebook: its runs, its execution, its verification table)
 #   make test        -- set up .venv if needed, unit tests + nbval over notebooks at `smoke` scale
 #                       (the unit tests include tests/test_records.py: the committed notebooks and
 #                       results/*.csv must be what the committed run records produce)
@@ -10,6 +11,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.piltools-installed
 SCALE  ?= cpu
+ONLY   ?=
 
 .PHONY: reproduce render test unit notebooks-test setup clean-runs
 
@@ -25,10 +27,10 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $(STAMP)
 
 reproduce: $(STAMP)
-	$(PY) -m piltools reproduce --scale $(SCALE)
+	$(PY) -m piltools reproduce --scale $(SCALE) $(if $(ONLY),--only $(ONLY))
 
 render: $(STAMP)
-	PILTOOLS_RECORDS=only $(PY) -m piltools reproduce --scale $(SCALE)
+	PILTOOLS_RECORDS=only $(PY) -m piltools reproduce --scale $(SCALE) $(if $(ONLY),--only $(ONLY))
 
 test: unit notebooks-test
 

@@ -54,7 +54,8 @@ def _named(prefix: str) -> tuple[str, ...]:
 
 #: Notebook file-name prefix -> the runs it needs (transfer sources are added by :func:`needed_runs`).
 NOTEBOOKS: dict[str, NotebookRuns] = {
-    "01": NotebookRuns("Table 1: VGG16 ablation on LIP", _named("table1/")),
+    # 01 also reads the parsing network of its rows trained alone (the reference for its parsing branches)
+    "01": NotebookRuns("Table 1: VGG16 ablation on LIP", _named("table1/") + ("calib/parsing-vgg16",)),
     "02": NotebookRuns("Table 2: hourglass baselines and PIL on LIP", _named("table2/")),
     "03": NotebookRuns("Table 3: depth of the parsing net", table3_experiments),
     "04": NotebookRuns("Table 6 / Fig. 4: MPII with the PIL transferred from LIP",

@@ -20,6 +20,7 @@ from piltools.training import run_experiment
 from piltools.training.runner import run_dir_of
 
 TABLE1 = [n for n in list_experiments() if n.startswith("table1/")]
+NB01 = [*TABLE1, "calib/parsing-vgg16"]  # notebook 01 also reads the VGG16 parsing network alone
 # Stub step seconds: VGG16 (the Table 1 baseline) 0.5 s, every other model 2 s.
 VGG16_STEP, OTHER_STEP = 0.5, 2.0
 
@@ -38,10 +39,12 @@ def fake_steps(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def test_registry_lists_each_notebooks_runs() -> None:
-    # 01: the 7 Table 1 experiments x seeds 0, 1, 2 at cpu scale; seed 0 only at smoke scale (as the notebook)
-    assert C.needed_runs("01", "cpu") == [(n, s) for n in TABLE1 for s in (0, 1, 2)]
+    # 01: the 7 Table 1 experiments and the VGG16 parsing network alone x seeds 0, 1, 2 at cpu scale; seed 0
+    # only at smoke scale (as the notebook)
+    assert C.needed_runs("01", "cpu") == [(n, s) for n in (*TABLE1, "calib/parsing-vgg16") for s in (0, 1, 2)]
     assert len(TABLE1) == 7
-    assert C.needed_runs("01_table1_vgg16_ablation.ipynb", "smoke") == [(n, 0) for n in TABLE1]
+    assert C.needed_runs("01_table1_vgg16_ablation.ipynb", "smoke") == [(n, 0) for n in
+                                                                          (*TABLE1, "calib/parsing-vgg16")]
     # 03: the 4 Table 3 runs and the pose network's baseline row; at cpu the pose network is HG-2s-1u and the
     # HG-1s-2u row is Table 2's HG-2s-1u-PIL(HG-1s-2u) run; at paper scale HG-4s-2u and Table 2's HG-4s-2u PIL row
     assert {n for n, _ in C.needed_runs("03", "cpu")} == {
@@ -81,9 +84,9 @@ def test_jobs_below_one_is_input_error(tmp_path: Path, fake_steps: list[str]) ->
 
 def test_estimate_uses_measured_step_times_cached_per_model(tmp_path: Path, fake_steps: list[str]) -> None:
     plan = PL.make_plan(["01"], "smoke", jobs=1, out=tmp_path)
-    assert [r.config.name for r in plan.runs] == TABLE1
+    assert [r.config.name for r in plan.runs] == NB01
     assert all(r.status == "to train" for r in plan.runs)
-    assert sorted(fake_steps) == sorted(get_experiment(n, "smoke").model.name for n in TABLE1)  # 7 distinct models
+    assert sorted(fake_steps) == sorted(get_experiment(n, "smoke").model.name for n in NB01)  # 8 distinct models
     vgg16 = plan.runs[0]
     # smoke table1/vgg16: 16 training images // batch 4 = 4 batches, capped at steps_per_epoch 2; 2 epochs
     # -> 4 steps x 0.5 s = 2.0 s. Evaluation: 8 val images = 2 batches; a quick validation after each of
@@ -93,13 +96,13 @@ def test_estimate_uses_measured_step_times_cached_per_model(tmp_path: Path, fake
     assert vgg16.estimate.train_seconds == pytest.approx(2.0)
     assert vgg16.estimate.eval_seconds == pytest.approx(8 * 0.5 / 3)
     assert vgg16.seconds == pytest.approx(2.0 + 8 * 0.5 / 3)
-    # the other 6 models at 2 s a step: each 4 x 2 + 8 x 2 / 3 s
-    assert plan.training_seconds() == pytest.approx(vgg16.seconds + 6 * (8.0 + 16.0 / 3))
+    # the other 7 models at 2 s a step: each 4 x 2 + 8 x 2 / 3 s
+    assert plan.training_seconds() == pytest.approx(vgg16.seconds + 7 * (8.0 + 16.0 / 3))
     # the second plan reads the cache file: nothing measured again, same numbers
     cache = json.loads((tmp_path / PL.STEP_TIMES_FILE).read_text())
-    assert len(cache) == 7 and any(" | VGG16 | " in key for key in cache)
+    assert len(cache) == 8 and any(" | VGG16 | " in key for key in cache)
     again = PL.make_plan(["01"], "smoke", jobs=1, out=tmp_path)
-    assert len(fake_steps) == 7 and again.step_times.measured == []
+    assert len(fake_steps) == 8 and again.step_times.measured == []
     assert again.training_seconds() == pytest.approx(plan.training_seconds())
 
 
@@ -114,9 +117,9 @@ def test_trained_run_is_done_and_costs_nothing(tmp_path: Path, fake_steps: list[
     plan = PL.make_plan(["01"], "smoke", jobs=1, out=tmp_path)
     done = plan.runs[0]
     assert done.run_dir == trained.run_dir and done.status == "done" and done.seconds == 0.0
-    assert [r.config.name for r in plan.to_train()] == TABLE1[1:]
+    assert [r.config.name for r in plan.to_train()] == NB01[1:]
     assert "VGG16" not in fake_steps  # a done run needs no step time
-    assert plan.training_seconds() == pytest.approx(6 * (8.0 + 16.0 / 3))
+    assert plan.training_seconds() == pytest.approx(7 * (8.0 + 16.0 / 3))
     # code other than today's trained it: still done (reproduce does not retrain it), marked stale
     write_json(trained.run_dir / CODE_FILE, {"fingerprint": "0123456789abcdef", "version": "old"})
     stale = PL.make_plan(["01"], "smoke", jobs=1, out=tmp_path).runs[0]

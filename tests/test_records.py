@@ -272,13 +272,40 @@ def _nbval(notebook: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
         capture_output=True, text=True, timeout=900)
 
 
-def _render(notebook: str, scale: str, records_root: Path, home: Path) -> Path:
-    """Run a notebook under nbval from records only, with results written under ``home``; its table."""
-    proc = _nbval(REPO / "notebooks" / notebook, {"PILTOOLS_SCALE": scale, "PILTOOLS_RECORDS": "only",
-                                                  "PILTOOLS_HOME": str(home),
-                                                  "PILTOOLS_RECORDS_DIR": str(records_root)})
+def _render(notebook: str, scale: str, records_root: Path, home: Path) -> tuple[Path, Path]:
+    """Execute a notebook from records only, as ``make render`` does (``reproduce`` with ``PILTOOLS_RECORDS=only``),
+    with results written under ``home``; (its table, the executed copy)."""
+    executed = home / "executed"
+    proc = subprocess.run(
+        [sys.executable, "-m", "piltools", "reproduce", "--scale", scale, "--only", notebook[:2],
+         "--out", str(executed)],
+        cwd=REPO, capture_output=True, text=True, timeout=900,
+        env={**os.environ, "PYTHONPATH": str(REPO), "PILTOOLS_QUIET": "1", "PILTOOLS_RECORDS": "only",
+             "PILTOOLS_HOME": str(home), "PILTOOLS_RECORDS_DIR": str(records_root)})
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
-    return home / "results" / ("" if scale == "cpu" else scale) / NOTEBOOK_TABLES[notebook]
+    return home / "results" / ("" if scale == "cpu" else scale) / NOTEBOOK_TABLES[notebook], executed / scale / notebook
+
+
+#: A code cell whose output depends on the machine or the clock says so in a comment starting with this; the
+#: other cells' outputs must be what the records produce.
+VOLATILE = "# volatile:"
+
+
+def _outputs(path: Path) -> dict[int, list]:
+    """What a notebook shows, per code cell not marked :data:`VOLATILE`: its stdout (warnings on stderr are about
+    today's code, not the records) and the text forms of its results (tables, figure reprs; images are left out)."""
+    import nbformat
+
+    shown: dict[int, list] = {}
+    for i, cell in enumerate(nbformat.read(path, as_version=4).cells):
+        if cell.cell_type != "code" or VOLATILE in cell.source:
+            continue
+        stdout = "".join(o.text for o in cell.outputs if o.output_type == "stream" and o.name == "stdout")
+        data = [{k: v for k, v in o.data.items() if k.startswith("text/")} for o in cell.outputs
+                if o.output_type in ("execute_result", "display_data")]
+        errors = [o.ename for o in cell.outputs if o.output_type == "error"]
+        shown[i] = [stdout, data, errors]
+    return shown
 
 
 def _same_table(got: Path, want: pd.DataFrame) -> None:
@@ -293,10 +320,11 @@ def test_notebook_01_renders_from_smoke_records_without_training(tmp_path: Path,
     monkeypatch.setenv(records.ROOT_ENV, str(tmp_path / "records"))
     monkeypatch.delenv(records.MODE_ENV, raising=False)
     trained = run_many(TABLE1, "smoke", seeds=[0], out=tmp_path / "runs", quiet=True)
+    run_many(["calib/parsing-vgg16"], "smoke", seeds=[0], out=tmp_path / "runs", quiet=True)  # 01 reads it too
     want = tmp_path / "want.csv"
     runs_frame(trained).to_csv(want, index=False)  # what the notebook writes after training these runs
     assert all(r.freshness == "current" for r in trained)
-    got = _render("01_table1_vgg16_ablation.ipynb", "smoke", tmp_path / "records", tmp_path / "home")
+    got, _ = _render("01_table1_vgg16_ablation.ipynb", "smoke", tmp_path / "records", tmp_path / "home")
     assert not (tmp_path / "home" / "results" / "runs").exists()  # nothing was trained
     _same_table(got, pd.read_csv(want))
 
@@ -315,8 +343,12 @@ def test_committed_notebooks_and_tables_are_what_the_committed_records_produce(n
                     f"run records; this check becomes active once its runs are trained again and recorded")
     home = tmp_path / "home"
     (home / "results").mkdir(parents=True)
-    got = _render(notebook, "cpu", root, home)
+    got, executed = _render(notebook, "cpu", root, home)
     _same_table(got, table)
+    rendered, committed = _outputs(executed), _outputs(REPO / "notebooks" / notebook)
+    assert rendered.keys() == committed.keys()
+    for i in committed:  # cell by cell, so a failure names the cell
+        assert rendered[i] == committed[i], f"{notebook} cell {i}: the committed output is not what the records give"
 
 
 def test_a_check_passes_within_its_tolerance_and_fails_on_a_missing_number() -> None:

@@ -92,3 +92,31 @@ def test_summary_row_of_a_parsing_only_run(tmp_path):
     assert row["experiment"] == "calib/parsing-hg-1s-2u" and row["model"] == "Parsing(HG-1s-2u)"
     assert all(math.isnan(row[c]) for c in LIP_COLUMNS)  # PCK included: no pose side
     assert row["parsing_mIoU"] == 42.5 and "mAP" not in row
+
+
+def test_parsing_network_of_a_model():
+    assert reports.parsing_network_of("VGG16-PIL(VGG16)") == "Parsing(VGG16)"
+    assert reports.parsing_network_of("VGG16-Concat") == reports.parsing_network_of("VGG16-MTL") == "Parsing(VGG16)"
+    assert reports.parsing_network_of("HG-8s-1u-PIL(HG-1s-2u)") == "Parsing(HG-1s-2u)"
+    assert reports.parsing_network_of("VGG16") is reports.parsing_network_of("VGG16-Self") is None
+    assert reports.parsing_network_of("HG-4s-2u") is None
+
+
+def _parsing_rows(values: dict[str, tuple[str, list[float]]]) -> pd.DataFrame:
+    return pd.DataFrame([{"experiment": e, "model": m, "seed": s, "parsing_mIoU": v}
+                         for e, (m, vs) in values.items() for s, v in enumerate(vs)])
+
+
+def test_parsing_branches_against_their_network_alone():
+    alone = _parsing_rows({"calib/parsing-vgg16": ("Parsing(VGG16)", [20.0, 22.0, 21.0])})
+    runs = _parsing_rows({"table1/vgg16-pil": ("VGG16-PIL(VGG16)", [19.0, 20.0, 21.0]),
+                          "table1/vgg16-add": ("VGG16-Add", [14.0, 15.0, 16.0]),
+                          "table1/vgg16": ("VGG16", [math.nan] * 3)})
+    text = reports.describe_parsing_branches(runs, alone)
+    assert "Parsing(VGG16) alone (cross-entropy only, same recipe): 21.0 +- 1.0 (mean over 3 seed(s))" in text
+    assert "vgg16-pil 20.0 (-1.0), vgg16-add 15.0 (-6.0)." in text
+    assert "Beyond 5 points below their network alone: table1/vgg16-add" in text  # -6 misses, -1 meets
+    ok = reports.describe_parsing_branches(runs[runs.experiment != "table1/vgg16-add"], alone)
+    assert "Every branch is within 5 points of its network alone" in ok
+    # the tolerance is the documented criterion, and a looser one lets the -6 branch pass
+    assert "Every branch" in reports.describe_parsing_branches(runs, alone, tolerance=6.5)
