@@ -31,6 +31,7 @@ import math
 import os
 import socket
 import statistics
+import sys
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -488,7 +489,8 @@ def make_plan(notebooks: Sequence[str], scale: str, jobs: int, out: str | Path =
 class _RunsBar:
     """One progress bar over a plan's runs, advanced by a thread that watches the run directories complete.
 
-    Its ETA is the plan's wall-time estimate of the unfinished runs, counted down between completions.
+    Its ETA is the plan's wall-time estimate of the unfinished runs, counted down between completions. When
+    stderr is not a terminal (a log file, CI) it is redrawn only when a run completes, not every poll.
     """
 
     def __init__(self, plan: Plan, poll_seconds: float) -> None:
@@ -498,6 +500,8 @@ class _RunsBar:
         self.done: set[tuple[str, int]] = set()
         self.changed = time.time()
         self.left = plan.wall_seconds()
+        self.interactive = sys.stderr.isatty()
+        self.drawn = False
         self.bar = tqdm(total=len(plan.runs), initial=len(plan.runs) - len(self.todo), unit="run",
                         desc=f"{plan.scale} runs", dynamic_ncols=True,
                         bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} runs "
@@ -528,6 +532,9 @@ class _RunsBar:
             self.changed = time.time()
             self.left = self.plan.wall_seconds(runs=[r for r in self.todo if r.key not in self.done])
             self.bar.update(len(finished))
+        elif not self.interactive and self.drawn:
+            return  # nothing new to write into a log
+        self.drawn = True
         left = max(self.left - (time.time() - self.changed), 0.0) if len(self.done) < len(self.todo) else 0.0
         self.bar.set_postfix_str(f"ETA ~{format_duration(left)}", refresh=True)
 
