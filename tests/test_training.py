@@ -249,6 +249,20 @@ def test_run_many_in_parallel_processes_matches_sequential(tmp_path):
     assert [r.eval["pck"] for r in par] == [r.eval["pck"] for r in seq]
 
 
+def test_run_many_trains_a_transfer_source_beside_the_runs_that_load_nothing(tmp_path):
+    # wave 1: the source table2/hg-8s-1u-pil and table1/vgg16 (two processes); wave 2: the transfer run
+    from piltools.runs import is_complete
+    from piltools.training import run_many
+
+    names = ["mpii/hg-8s-1u-pil-transfer", "table1/vgg16"]
+    res = run_many(names, scale="smoke", seeds=[0], out=tmp_path, quiet=True, jobs=2)
+    assert [r.config.name for r in res] == names  # results in the order asked, whatever the waves
+    source = run_experiment("table2/hg-8s-1u-pil", "smoke", out=tmp_path, quiet=True)
+    assert source.cached and is_complete(source.run_dir)
+    # the transfer run started (wrote its machine record) after its source had finished (written its evaluation)
+    assert (res[0].run_dir / "machine.json").stat().st_mtime >= (source.run_dir / "eval.json").stat().st_mtime
+
+
 def test_parsing_only_smoke_run_scores_parsing_alone(tmp_path):
     from piltools.datasets.specs import get_spec
     from piltools.reports import summary_row
