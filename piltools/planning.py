@@ -372,10 +372,10 @@ class Plan:
         total = 0.0
         for names, seeds in self.batches(prefix):
             batch = [by_key[(n, s)] for n in names for s in seeds if (n, s) in chosen]
-            loads = [r.config.transfer_from is not None for r in batch]
-            total += wall_seconds([[r.seconds for r in batch if r.is_source]
-                                   + [r.seconds for r, t in zip(batch, loads) if not t and not r.is_source],
-                                   [r.seconds for r, t in zip(batch, loads) if t]], self.jobs)
+            first = [r for r in batch if r.is_source] + [
+                r for r in batch if not r.is_source and r.config.transfer_from is None]
+            second = [r for r in batch if r.config.transfer_from is not None]
+            total += wall_seconds([[r.seconds for r in first], [r.seconds for r in second]], self.jobs)
         return total
 
     def lines(self, titles: dict[str, str] | None = None) -> list[str]:

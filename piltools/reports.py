@@ -169,7 +169,7 @@ def parsing_network_of(model: str) -> str | None:
     the VGG16 rows, ``"Parsing(HG-1s-2u)"`` for ``"HG-8s-1u-PIL(HG-1s-2u)"``; None for a model without one."""
     if "PIL(" in model:
         return f"Parsing({model.split('PIL(', 1)[1].rstrip(')')})"
-    if model.startswith("VGG16-") and model not in ("VGG16-Self",):
+    if model.startswith("VGG16-") and model != "VGG16-Self":
         return "Parsing(VGG16)"
     return None
 
