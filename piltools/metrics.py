@@ -34,18 +34,22 @@ PAIR_COLUMNS: dict[str, tuple[int, int]] = {
     "Knee": (J["r_knee"], J["l_knee"]),
     "Ank.": (J["r_ankle"], J["l_ankle"]),
 }
-#: Joints 8-15 of the MPII order: neck, head top, both arms.
-UPPER_BODY_JOINTS: tuple[int, ...] = tuple(
-    J[n] for n in ("neck", "head_top", "r_wrist", "r_elbow", "r_shoulder", "l_shoulder", "l_elbow", "l_wrist")
+#: Both arms (wrists, elbows, shoulders; joints 10-15 of the MPII order): the
+#: joints the official MPII evaluation pools into its "UBody" column.
+ARM_JOINTS: tuple[int, ...] = tuple(
+    J[n] for n in ("r_wrist", "r_elbow", "r_shoulder", "l_shoulder", "l_elbow", "l_wrist")
 )
+#: Joints 8-15 of the MPII order: neck, head top and both arms, the joints the
+#: LIP reference evaluation pools into its "U.Body" column.
+UPPER_BODY_JOINTS: tuple[int, ...] = (J["neck"], J["head_top"], *ARM_JOINTS)
 #: The 14 scored joints: everything except pelvis and thorax.
 SCORED_JOINTS: tuple[int, ...] = tuple(i for i, n in enumerate(JOINT_NAMES) if n not in ("pelvis", "thorax"))
 LIP_COLUMNS: tuple[str, ...] = (*PAIR_COLUMNS, "U.Body", "PCK")
-MPII_COLUMNS: tuple[str, ...] = (*PAIR_COLUMNS, "Total")
+MPII_COLUMNS: tuple[str, ...] = (*PAIR_COLUMNS, "UBody", "Total")
 
 #: MPII head size = this factor x the head-box diagonal (official SC_BIAS).
 MPII_HEAD_FACTOR = 0.6
-#: Thresholds of the MPII PCKh curve whose mean is the AUC: 0, 0.01, ..., 0.5.
+#: Thresholds of the MPII PCKh curve integrated for the AUC: 0, 0.01, ..., 0.5.
 AUC_THRESHOLDS = np.linspace(0.0, 0.5, 51)
 
 
@@ -218,8 +222,8 @@ def _mpii_table(hit: np.ndarray, counted: np.ndarray) -> dict:
     for column, (a, b) in PAIR_COLUMNS.items():
         # the official table reports the mean of the two joints' PCKh
         table[column] = float(np.mean([per_joint[a], per_joint[b]]))
-    scored = list(SCORED_JOINTS)
-    table["Total"] = _percent(n_hit[scored].sum(), n_counted[scored].sum())
+    for column, joints in (("UBody", list(ARM_JOINTS)), ("Total", list(SCORED_JOINTS))):
+        table[column] = _percent(n_hit[joints].sum(), n_counted[joints].sum())  # pooled over the joints
     table["per_joint"] = per_joint.tolist()
     table["counts"] = [int(c) for c in n_counted]
     return table
@@ -230,9 +234,12 @@ def mpii_pckh(pred: np.ndarray, gt: np.ndarray, head_boxes: np.ndarray, thr: flo
 
     Head size = 0.6 x head-box diagonal; a joint is correct if
     ``dist / head_size <= thr``; ground-truth-missing joints excluded;
-    pelvis and thorax are not scored. Columns: each pair column (and "Head" =
-    neck + head top) is the MEAN of its two joints' PCKh, as the official
-    table; "Total" pools the counts of the 14 scored joints.
+    pelvis and thorax are not scored. Columns, as the official table: each
+    pair column (and "Head" = neck + head top) is the MEAN of its two joints'
+    PCKh; "UBody" pools the counts (correct / counted) of the 6 arm joints
+    (wrists, elbows, shoulders; neck and head top are not in it, unlike LIP's
+    "U.Body"); "Total" pools the counts of the 14 scored joints. (HRNet's
+    evaluation reports head top alone as "Head"; here "Head" keeps the neck.)
 
     Args:
         pred: ``(N, 16, 2)`` predicted x, y (0-based pixels, same frame as gt).
@@ -241,27 +248,60 @@ def mpii_pckh(pred: np.ndarray, gt: np.ndarray, head_boxes: np.ndarray, thr: flo
         thr: threshold, 0.5 for PCKh@0.5.
 
     Returns:
-        ``{"Head", "Sho.", "Elb.", "Wri.", "Hip", "Knee", "Ank.", "Total"}``
-        -> percent, plus ``"per_joint"`` (16 percents) and ``"counts"`` (16).
+        ``{"Head", "Sho.", "Elb.", "Wri.", "Hip", "Knee", "Ank.", "UBody",
+        "Total"}`` -> percent, plus ``"per_joint"`` (16 percents) and
+        ``"counts"`` (16).
     """
     dist, counted = normalized_distances(pred, gt, mpii_head_size(head_boxes))  # (N, 16) each
     return _mpii_table((dist <= thr) & counted, counted)
 
 
+def curve_area(thresholds: np.ndarray, curve: np.ndarray) -> float:
+    """Area under a PCK curve, normalised by the threshold span.
+
+    ``sum_i (t_i - t_{i-1}) * (y_i + y_{i-1}) / 2 / (t_last - t_first)``: the
+    trapezoid rule over the thresholds, divided by their span, so a curve in
+    percent gives a percent (a curve at 100 everywhere gives 100).
+
+    Args:
+        thresholds: ``(T,)`` strictly increasing, finite, ``T >= 2``.
+        curve: ``(T,)`` the curve's value at each threshold (a NaN gives NaN).
+
+    Raises:
+        InputError: thresholds not 1-D, shorter than 2, non-finite or not
+            strictly increasing, or ``curve`` not the same length.
+    """
+    t = np.asarray(thresholds, dtype=np.float64)
+    y = np.asarray(curve, dtype=np.float64)
+    if t.ndim != 1 or t.size < 2 or not np.isfinite(t).all() or not (np.diff(t) > 0).all():
+        raise InputError(f"curve_area: thresholds must be 1-D, finite and strictly increasing with at least 2 "
+                         f"values; got {t.tolist() if t.size <= 6 else t.shape}")
+    if y.shape != t.shape:
+        raise InputError(f"curve_area: curve must have one value per threshold ({t.shape}); got {y.shape}")
+    return float(np.sum(np.diff(t) * (y[1:] + y[:-1]) / 2.0) / (t[-1] - t[0]))
+
+
 def mpii_auc(pred: np.ndarray, gt: np.ndarray, head_boxes: np.ndarray,
              thresholds: np.ndarray = AUC_THRESHOLDS) -> float:
-    """Area under the MPII PCKh curve: mean of "Total" PCKh over ``thresholds``.
+    """AUC of the MPII PCKh curve, as the official evaluation.
 
-    With the default thresholds 0, 0.01, ..., 0.5 this is the area under the
-    curve on a threshold axis rescaled to [0, 1] (percent).
+    The curve is "Total" PCKh (percent, pooled over the 14 scored joints, see
+    :func:`mpii_pckh`) at each threshold; it is integrated over the thresholds
+    by the trapezoid rule and divided by the threshold span
+    (:func:`curve_area`), i.e. the area on a threshold axis rescaled to
+    [0, 1], in percent. Default thresholds 0, 0.01, ..., 0.5 (51 values).
 
     Args:
         pred: ``(N, 16, 2)``; gt: ``(N, 16, 3)``; head_boxes: ``(N, 4)``.
-        thresholds: ``(T,)`` PCKh thresholds.
+        thresholds: ``(T,)`` strictly increasing PCKh thresholds, ``T >= 2``.
+
+    Raises:
+        InputError: bad ``thresholds`` (see :func:`curve_area`).
     """
     dist, counted = normalized_distances(pred, gt, mpii_head_size(head_boxes))  # (N, 16) each
-    totals = [_mpii_table((dist <= t) & counted, counted)["Total"] for t in np.asarray(thresholds)]
-    return float(np.mean(totals))
+    thresholds = np.asarray(thresholds, dtype=np.float64)
+    totals = [_mpii_table((dist <= t) & counted, counted)["Total"] for t in thresholds.reshape(-1)]
+    return curve_area(thresholds, np.array(totals))
 
 
 def pck_accuracy(pred: np.ndarray, gt: np.ndarray, norm: np.ndarray | float,

@@ -13,9 +13,13 @@ from piltools.errors import InputError
 from piltools.joints import J, NUM_JOINTS
 from piltools.lipcsv import read_lip_csv
 from piltools.metrics import (
+    ARM_JOINTS,
+    AUC_THRESHOLDS,
     LIP_COLUMNS,
+    MPII_COLUMNS,
     box_reference_distance,
     confusion_matrix,
+    curve_area,
     lip_head_size,
     lip_pckh,
     lip_pckh_arrays,
@@ -196,19 +200,62 @@ def test_mpii_pckh_hand_placed() -> None:
     assert t["Head"] == 50.0  # mean(neck 0, head top 100)
     assert t["Knee"] == 50.0  # mean(r_knee 100, l_knee 0)
     assert t["Sho."] == 100.0
+    # UBody pools the 6 arm joints only: the wrong neck is not in it -> 6 / 6
+    assert t["UBody"] == 100.0
     # Total pools the 14 scored joints: wrong = neck, l_knee -> 12 / 14
     assert t["Total"] == pytest.approx(100.0 * 12 / 14)
     assert t["per_joint"][J["pelvis"]] == 0.0  # computed per joint, but kept out of the table
+    assert set(MPII_COLUMNS) <= set(t)
+
+
+def test_mpii_ubody_pools_counts() -> None:
+    pred, gt, boxes = _mpii_case()  # person 0
+    pred[0, J["r_wrist"], 0] += 16.0  # 16 / 30 > 0.5 -> wrong
+    pred[0, J["l_elbow"], 0] += 16.0  # wrong
+    gt[0, J["l_wrist"], 2] = 0.0  # missing in GT -> excluded
+    pred1, gt1, boxes1 = _mpii_case()  # person 1: all correct
+    t = mpii_pckh(np.concatenate([pred, pred1]), np.concatenate([gt, gt1]), np.concatenate([boxes, boxes1]))
+    # arm joints counted: 5 (person 0) + 6 (person 1) = 11; wrong: 2 -> 9 / 11 = 81.8.
+    # The mean of the per-joint PCKh would differ: r_wrist 50, l_elbow 50, the other four 100 -> 83.3.
+    assert t["UBody"] == pytest.approx(100.0 * 9 / 11)
+    assert np.mean([t["per_joint"][j] for j in ARM_JOINTS]) == pytest.approx(500.0 / 6)
+
+
+def test_curve_area_ramp_to_plateau() -> None:
+    # y = min(100, 400 t) on t = 0, 0.01, ..., 0.5: a ramp 0 -> 100 over [0, 0.25], then 100.
+    # Its area: triangle 0.25 * 100 / 2 = 12.5 plus rectangle 0.25 * 100 = 25 -> 37.5; the
+    # kink lies on a threshold, so the trapezoid rule is exact; / span 0.5 -> 75.0.
+    # The mean of the 51 values differs: (4 * (0 + 1 + ... + 24) + 26 * 100) / 51 = 3800 / 51 = 74.51.
+    # (A straight ramp would not tell them apart: on an even grid both give (y_first + y_last) / 2.)
+    curve = np.minimum(100.0, 400.0 * AUC_THRESHOLDS)
+    assert curve_area(AUC_THRESHOLDS, curve) == pytest.approx(75.0)
+    assert np.mean(curve) == pytest.approx(3800 / 51)
+    # uneven thresholds: 0 -> 0, 0.1 -> 50, 0.4 -> 50: (0.1 * 25 + 0.3 * 50) / 0.4 = 17.5 / 0.4 = 43.75
+    assert curve_area(np.array([0.0, 0.1, 0.4]), np.array([0.0, 50.0, 50.0])) == pytest.approx(43.75)
+
+
+def test_curve_area_rejects_bad_input() -> None:
+    with pytest.raises(InputError, match="thresholds must be 1-D, finite and strictly increasing"):
+        curve_area(np.array([0.0, 0.2, 0.1]), np.zeros(3))
+    with pytest.raises(InputError, match="strictly increasing"):
+        curve_area(np.array([0.5]), np.zeros(1))
+    with pytest.raises(InputError, match=r"curve must have one value per threshold \(\(51,\)\); got \(50,\)"):
+        curve_area(AUC_THRESHOLDS, np.zeros(50))
 
 
 def test_mpii_auc() -> None:
     pred, gt, boxes = _mpii_case()
     pred[..., 0] += 7.65  # every joint at 7.65 / 30 = 0.255 head sizes
-    # correct for thresholds 0.26, 0.27, ..., 0.50 -> 25 of the 51 thresholds
-    assert mpii_auc(pred, gt, boxes) == pytest.approx(100.0 * 25 / 51)
+    # Total = 0 at thresholds 0 .. 0.25 and 100 at 0.26 .. 0.50. Trapezoids: the step
+    # 0.25 -> 0.26 gives 0.01 * (0 + 100) / 2 = 0.5, then 0.24 * 100 = 24 -> 24.5 / 0.5 = 49.0
+    # (the mean of the 51 values, 100 * 25 / 51 = 49.02, is not the official AUC).
+    assert mpii_auc(pred, gt, boxes) == pytest.approx(49.0)
+    assert mpii_auc(pred, gt, boxes) != pytest.approx(100.0 * 25 / 51)
     pred0, _, _ = _mpii_case()
     # perfect predictions are correct at every threshold including 0 -> 100
     assert mpii_auc(pred0, gt, boxes) == pytest.approx(100.0)
+    with pytest.raises(InputError, match="strictly increasing"):
+        mpii_auc(pred0, gt, boxes, thresholds=AUC_THRESHOLDS[::-1])
 
 
 def test_pck_accuracy() -> None:
