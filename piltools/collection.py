@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from piltools.errors import InputError
-from piltools.experiments import get_experiment, list_experiments, table3_experiments
+from piltools.experiments import get_experiment, list_experiments, table3_controls, table3_experiments
 
 #: Scales at which a notebook trains all its seeds; at the others (``smoke`` for CI, ``paper`` with its GPU days
 #: per run) it trains the first seed only, as the notebooks' ``SEEDS`` say.
@@ -53,11 +53,18 @@ def _named(prefix: str) -> tuple[str, ...]:
 
 
 #: Notebook file-name prefix -> the runs it needs (transfer sources are added by :func:`needed_runs`).
+def _table3_runs(scale: str) -> tuple[str, ...]:
+    """Notebook 03's runs: Table 3 at ``scale``, its controls, and its four parsing networks trained alone (the
+    reference for the PIL models' parsing branches)."""
+    alone = tuple(f"calib/parsing-hg-1s-{units}u" for units in (1, 2, 4, 8))
+    return (*table3_experiments(scale), *table3_controls(), *alone)
+
+
 NOTEBOOKS: dict[str, NotebookRuns] = {
     # 01 also reads the parsing network of its rows trained alone (the reference for its parsing branches)
     "01": NotebookRuns("Table 1: VGG16 ablation on LIP", _named("table1/") + ("calib/parsing-vgg16",)),
     "02": NotebookRuns("Table 2: hourglass baselines and PIL on LIP", _named("table2/")),
-    "03": NotebookRuns("Table 3: depth of the parsing net", table3_experiments),
+    "03": NotebookRuns("Table 3: depth of the parsing net, with its controls", _table3_runs),
     "04": NotebookRuns("Table 6 / Fig. 4: MPII with the PIL transferred from LIP",
                        ("mpii/hg-8s-1u", "mpii/hg-8s-1u-pil-transfer")),
     "05": NotebookRuns("Table 5: multi-person PASCAL-Person-Part", ("table5/baseline", "table5/pil")),
@@ -91,13 +98,14 @@ def notebook_prefix(notebook: str) -> str:
 
 
 def needed_runs(prefix: str, scale: str) -> list[tuple[str, int]]:
-    """The (experiment, seed) pairs the notebook ``prefix`` needs at ``scale``: each transfer run's source first,
+    """The (experiment, seed) pairs the notebook ``prefix`` needs at ``scale``: each run's source first (transfer
+    source or evaluated run, :meth:`~piltools.config.ExperimentConfig.source_name`),
     then the notebook's own runs, experiments outer and seeds inner, each pair once."""
     entry = NOTEBOOKS[notebook_prefix(prefix)]
     pairs: list[tuple[str, int]] = []
     for name in entry.experiments_at(scale):
         for seed in entry.seeds_at(scale):
-            source = get_experiment(name, scale, seed).transfer_from
+            source = get_experiment(name, scale, seed).source_name()
             if source is not None:
                 pairs.append((source, seed))
             pairs.append((name, seed))

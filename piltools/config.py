@@ -61,6 +61,10 @@ class ModelConfig:
             (-1 = last, as in the reference code).
         offset_head: predict per-joint offsets to the person centroid
             (multi-person, Table 5).
+        parsing_input: what the PIL parsing encoder sees: ``"image"`` (the
+            paper) or ``"oracle"``, the one-hot of the ground-truth parsing
+            labels of the input crop (a control beyond the paper: the most
+            that parsing can give PIL; needs data with parsing labels).
     """
 
     name: str = "VGG16-PIL(VGG16)"
@@ -71,6 +75,7 @@ class ModelConfig:
     adapter_pools: int = 2
     pil_stack: int = -1
     offset_head: bool = False
+    parsing_input: str = "image"
 
     def overrides(self) -> dict[str, Any]:
         """Keyword overrides for ``piltools.models.create_model``."""
@@ -84,6 +89,8 @@ class ModelConfig:
         }
         if self.width is not None:
             out["width"] = self.width
+        if self.parsing_input != "image":  # only PIL models take it
+            out["parsing_input"] = self.parsing_input
         return out
 
 
@@ -150,6 +157,8 @@ class DataConfig:
     offset_radius: float = OFFSET_RADIUS
 
 
+PARSING_INPUTS = ("image", "oracle")
+EVAL_KERNELS = ("own", "shuffled")
 OPTIMIZERS = ("rmsprop",)  # the paper's; Adam was tried in the cpu calibration and was no better
 
 
@@ -202,6 +211,15 @@ class TrainConfig:
         eval_group_radius: multi-person grouping radius as a fraction of the
             input side (:func:`piltools.decoding.decode_people`).
         eval_peak_threshold: multi-person NMS threshold on the heatmaps.
+        eval_kernels: the dynamic kernels a PIL model uses at the final
+            evaluation: ``"own"`` (each image's, as trained) or
+            ``"shuffled"`` (each image gets the kernels predicted for the next
+            image of its evaluation batch: a control beyond the paper; if PCK
+            does not drop, the kernels are not specific to the image).
+        freeze_pil: keep the PIL parsing encoder and parameter adapter at
+            their random initialisation, frozen (a control of the transfer
+            experiment beyond the paper: frozen extra capacity without any
+            parsing knowledge); needs ``parsing_loss`` off.
     """
 
     optimizer: str = "rmsprop"
@@ -226,6 +244,8 @@ class TrainConfig:
     eval_scales: tuple[float, ...] = PAPER_EVAL_SCALES
     eval_group_radius: float = GROUP_RADIUS_FRACTION
     eval_peak_threshold: float = PEAK_THRESHOLD
+    eval_kernels: str = "own"
+    freeze_pil: bool = False
 
 
 #: Config fields added after runs were committed, with the value that reproduces what those runs did.
@@ -236,6 +256,10 @@ HASH_NEUTRAL_DEFAULTS: dict[str, Any] = {
     "train.eval_group_radius": GROUP_RADIUS_FRACTION,
     "train.eval_peak_threshold": PEAK_THRESHOLD,
     "train.parsing_lr_mult": 1.0,
+    "model.parsing_input": "image",
+    "train.eval_kernels": "own",
+    "train.freeze_pil": False,
+    "evaluate_from": None,
 }
 
 
@@ -251,6 +275,9 @@ class ExperimentConfig:
         model, data, train: see the dataclasses above.
         transfer_from: name of the experiment whose finished run provides the
             frozen parsing encoder + parameter adapter (Sec. 4.4), or None.
+        evaluate_from: name of the experiment whose finished run (same scale
+            and seed, same model) this run evaluates without training, with
+            its own evaluation settings (e.g. ``train.eval_kernels``), or None.
         seed: training seed (weights init, data order, augmentation).
         command: the shell command that runs it.
         notes: free text (deviations from the paper at this scale).
@@ -264,6 +291,7 @@ class ExperimentConfig:
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     transfer_from: str | None = None
+    evaluate_from: str | None = None
     seed: int = 0
     command: str = ""
     notes: str = ""
@@ -276,6 +304,11 @@ class ExperimentConfig:
     def from_dict(cls, d: dict[str, Any]) -> "ExperimentConfig":
         """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError``."""
         return _from_dict(cls, d, "ExperimentConfig")
+
+    def source_name(self) -> str | None:
+        """The experiment whose finished run (same scale and seed) this run needs first: its transfer source
+        (``transfer_from``), the run it evaluates (``evaluate_from``), or None."""
+        return self.transfer_from if self.transfer_from is not None else self.evaluate_from
 
     def replace(self, **changes: Any) -> "ExperimentConfig":
         """A copy with top-level fields replaced."""
@@ -323,6 +356,21 @@ class ExperimentConfig:
             if self.data.synthetic.difficulty not in DIFFICULTY:
                 raise ValueError(f"{self.name}: data.synthetic.difficulty must be one of {list(DIFFICULTY)}, "
                                  f"got {self.data.synthetic.difficulty!r}")
+        if self.model.parsing_input not in PARSING_INPUTS:
+            raise ValueError(f"{self.name}: model.parsing_input must be one of {PARSING_INPUTS}, "
+                             f"got {self.model.parsing_input!r}")
+        if self.model.parsing_input == "oracle" and not spec.has_parsing_labels:
+            raise InputError(f"{self.name}: model.parsing_input 'oracle' needs parsing labels, which {spec.kind} "
+                             "has not; set model.parsing_input: image")
+        if self.train.eval_kernels not in EVAL_KERNELS:
+            raise ValueError(f"{self.name}: train.eval_kernels must be one of {EVAL_KERNELS}, "
+                             f"got {self.train.eval_kernels!r}")
+        if self.train.freeze_pil and (self.train.parsing_loss or self.transfer_from is not None):
+            raise InputError(f"{self.name}: train.freeze_pil keeps an untrained parsing branch frozen: it needs "
+                             "train.parsing_loss: false and no transfer_from")
+        if self.evaluate_from is not None and self.transfer_from is not None:
+            raise InputError(f"{self.name}: evaluate_from and transfer_from exclude each other (a run either "
+                             "evaluates another run's model or trains its own)")
         if not self.train.eval_scales:
             raise ValueError(f"{self.name}: train.eval_scales must not be empty")
         return self

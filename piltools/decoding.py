@@ -86,7 +86,8 @@ def _scaled_size(size: int, scale: float, multiple: int) -> int:
 
 @torch.no_grad()
 def predict_heatmaps(model: nn.Module, images: Tensor, flip_perm: Sequence[int] | None = None,
-                     scales: Sequence[float] = (1.0,), size_multiple: int | None = None) -> Tensor:
+                     scales: Sequence[float] = (1.0,), size_multiple: int | None = None,
+                     input_flip_perm: Sequence[int] | None = None) -> Tensor:
     """Final-stack heatmaps averaged over an image pyramid and the flip test.
 
     For every scale the input is resized (bilinear, ``align_corners=False``)
@@ -100,11 +101,15 @@ def predict_heatmaps(model: nn.Module, images: Tensor, flip_perm: Sequence[int] 
 
     Args:
         model: returns :class:`piltools.models.output.PoseOutput`; needs ``model.stride``.
-        images: ``(N, 3, H, W)`` normalised input.
+        images: ``(N, 3, H, W)`` normalised input (``(N, 3 + P, H, W)`` for the oracle-parsing control).
         flip_perm: joint flip permutation (``JOINT_FLIP_PERM``) or None for no flip test.
         scales: pyramid scales, e.g. ``(1.0,)`` or :data:`piltools.config.PAPER_EVAL_SCALES`.
         size_multiple: resized sides are multiples of this (default
             ``model.stride``; pass 64 for hourglass models that need it).
+        input_flip_perm: for an input with more than the image's channels
+            (the oracle-parsing control), ``perm[c]`` = the input channel that
+            channel ``c`` of the mirrored input is taken from; None = mirror
+            every channel as it is.
 
     Returns:
         ``(N, K', H / stride, W / stride)``.
@@ -121,7 +126,8 @@ def predict_heatmaps(model: nn.Module, images: Tensor, flip_perm: Sequence[int] 
         else:
             size = (_scaled_size(height, scale, multiple), _scaled_size(width, scale, multiple))
             scaled = F.interpolate(images, size=size, mode="bilinear", align_corners=False)
-        variants = [(scaled, False)] + ([(scaled.flip(-1), True)] if flip_perm is not None else [])
+        mirrored = scaled.flip(-1) if input_flip_perm is None else scaled.flip(-1)[:, list(input_flip_perm)]
+        variants = [(scaled, False)] + ([(mirrored, True)] if flip_perm is not None else [])
         for inp, flipped in variants:
             hm = model(inp).final.float()
             if flipped:

@@ -57,6 +57,14 @@ class ExperimentSpec:
         transfer_from: experiment providing the frozen parsing encoder +
             adapter (Sec. 4.4), or None.
         notes: assumptions where the paper is silent.
+        beta: parsing loss weight (the reference code's 0.01; 0 = the parsing
+            branch gets no parsing supervision).
+        parsing_input: ``"image"`` or ``"oracle"`` (:class:`~piltools.config.ModelConfig`).
+        eval_kernels: ``"own"`` or ``"shuffled"`` (:class:`~piltools.config.TrainConfig`).
+        freeze_pil: keep the parsing encoder and adapter untrained and frozen.
+        evaluate_from: experiment whose run (same scale and seed) this one
+            evaluates without training; a Table 3 row resolves to the run that
+            holds it at the scale (:func:`table3_experiments`).
     """
 
     table: str
@@ -65,10 +73,18 @@ class ExperimentSpec:
     kind: str = "lip"
     transfer_from: str | None = None
     notes: str = ""
+    beta: float = 0.01
+    parsing_input: str = "image"
+    eval_kernels: str = "own"
+    freeze_pil: bool = False
+    evaluate_from: str | None = None
 
 
 #: The pose network of the paper's Table 3; smaller scales may name another (:attr:`ScaleSpec.table3_pose`).
 TABLE3_PAPER_POSE = "HG-4s-2u"
+
+#: The "table" of the controls of Table 3 (beyond the paper); their pose network is Table 3's too.
+TABLE3_CONTROLS = "Table 3 controls"
 
 #: The "table" and name prefix of the calibration experiments (no paper table; no notebook trains them).
 CALIBRATION_TABLE = "Calibration"
@@ -105,6 +121,23 @@ def _table_entries() -> dict[str, ExperimentSpec]:
             "Table 3", f"HG-1s-{units}u", name,
             notes="the pose network is the scale's table3_pose (paper HG-4s-2u, baseline row 84.5 = table2/hg-4s-2u); "
                   "parsing mIoU is read from eval.json")
+    # Controls of Table 3 (beyond the paper), on the Table 3 pose network with the HG-1s-2u parsing net: what
+    # PIL gets from parsing, from dynamic kernels without parsing supervision, and from image-specific kernels.
+    pil_2u = f"{TABLE3_PAPER_POSE}-PIL(HG-1s-2u)"
+    e["table3/oracle-parsing"] = ExperimentSpec(
+        TABLE3_CONTROLS, "Oracle parsing (true labels)", pil_2u, parsing_input="oracle",
+        notes="the parsing encoder (HG-1s-2u) is fed the one-hot of the ground-truth parsing labels of the crop "
+              "instead of the image (flipped with the left/right labels swapped at the flip test): the upper "
+              "bound of what parsing can give PIL; its parsing loss is kept as in every PIL row")
+    e["table3/no-parsing-loss"] = ExperimentSpec(
+        TABLE3_CONTROLS, "No parsing supervision (beta = 0)", pil_2u, beta=0.0,
+        notes="the PIL model with beta = 0: dynamic kernels predicted by an image network that never sees a "
+              "parsing label")
+    e["table3/shuffled-kernels"] = ExperimentSpec(
+        TABLE3_CONTROLS, "Shuffled kernels at test time", pil_2u, eval_kernels="shuffled",
+        evaluate_from="table3/pil-hg-1s-2u",
+        notes="the trained HG-1s-2u row evaluated with each image's kernels taken from the next image of its "
+              "evaluation batch (no training)")
     # Table 5: multi-person on PASCAL-Person-Part (mAP).
     e["table5/baseline"] = ExperimentSpec(
         "Table 5", "Baseline", "HG-8s-1u", kind="pascal",
@@ -121,6 +154,10 @@ def _table_entries() -> dict[str, ExperimentSpec]:
         transfer_from="table2/hg-8s-1u-pil",
         notes="parsing encoder + adapter loaded frozen from the LIP run table2/hg-8s-1u-pil; "
               "Fig. 4 'with PIL' curve = this run's metrics.csv")
+    e["mpii/hg-8s-1u-pil-random"] = ExperimentSpec(
+        "Table 6 / Fig. 4", "HG-8s-1u + random frozen PIL", "HG-8s-1u-PIL(HG-1s-2u)", kind="mpii", freeze_pil=True,
+        notes="control beyond the paper: the parsing encoder + adapter keep their random initialisation, frozen; "
+              "if this helps as much as the transferred PIL, the gain is frozen extra capacity, not parsing")
     # Calibration of the parsing side (not a paper row): the parsing networks of Table 1 (VGG16) and of
     # Tables 2 / 3 (HG-1s-{1,2,4,8}u) trained alone with cross-entropy only (python -m piltools calibrate --parsing).
     parsing_note = ("parsing network alone (encoder + classifier), cross-entropy only with weight 1; "
@@ -292,6 +329,7 @@ def get_experiment(name: str, scale: str = "cpu", seed: int = 0) -> ExperimentCo
         adapter_pools=sc.vgg_adapter_pools if is_vgg else sc.hg_adapter_pools,
         pil_stack=-1,                  # reference code: adaptive conv on the last stack
         offset_head=ds.multi_person,   # multi-person grouping by centroid offsets (Sec. 4.3)
+        parsing_input=spec.parsing_input,
     )
     synthetic = None if sc.synthetic is None else sc.synthetic[spec.kind]
     data = DataConfig(
@@ -315,7 +353,7 @@ def get_experiment(name: str, scale: str = "cpu", seed: int = 0) -> ExperimentCo
         epochs=sc.epochs,
         steps_per_epoch=sc.steps_per_epoch,
         batch_size=sc.batch_size,
-        beta=0.01,
+        beta=spec.beta,                # reference code 0.01
         parsing_lr_mult=sc.parsing_lr_mult,
         parsing_loss=ds.has_parsing_labels,  # MPII has no parsing labels (Sec. 4.4)
         num_workers=sc.num_workers,
@@ -323,6 +361,8 @@ def get_experiment(name: str, scale: str = "cpu", seed: int = 0) -> ExperimentCo
         # multi-person decoding runs at one scale (flip kept): a deviation from the paper's pyramid
         eval_scales=(1.0,) if ds.multi_person else sc.eval_scales,
         cpu_threads=sc.cpu_threads,
+        eval_kernels=spec.eval_kernels,
+        freeze_pil=spec.freeze_pil,
     )
     cfg = ExperimentConfig(
         name=name,
@@ -333,6 +373,7 @@ def get_experiment(name: str, scale: str = "cpu", seed: int = 0) -> ExperimentCo
         data=data,
         train=train,
         transfer_from=spec.transfer_from,
+        evaluate_from=None if spec.evaluate_from is None else _holder(spec.evaluate_from, scale),
         seed=seed,
         command=f"python -m piltools train {name} --scale {scale} --seed {seed}",
         notes=spec.notes,
@@ -341,8 +382,9 @@ def get_experiment(name: str, scale: str = "cpu", seed: int = 0) -> ExperimentCo
 
 
 def _model_at(spec: ExperimentSpec, sc: ScaleSpec) -> str:
-    """The model of an experiment at a scale: its own, except that Table 3's pose network is the scale's."""
-    if spec.table == "Table 3":
+    """The model of an experiment at a scale: its own, except that Table 3's pose network (also that of its
+    controls) is the scale's."""
+    if spec.table in ("Table 3", TABLE3_CONTROLS):
         return spec.model.replace(TABLE3_PAPER_POSE, sc.table3_pose, 1)
     return spec.model
 
@@ -358,11 +400,24 @@ def table3_experiments(scale: str) -> tuple[str, ...]:
     if pose not in table2:
         raise InputError(f"scale {scale!r}: table3_pose {pose!r} is not a Table 2 row; expected one of "
                          f"{', '.join(m for m in table2 if 'PIL' not in m)}")
-    rows = []
-    for name, s in EXPERIMENTS.items():
-        if s.table == "Table 3":
-            rows.append(table2.get(_model_at(s, SCALES[scale]), name))
+    rows = [_holder(name, scale) for name, s in EXPERIMENTS.items() if s.table == "Table 3"]
     return (*rows, table2[pose])
+
+
+def table3_controls() -> tuple[str, ...]:
+    """The controls of Table 3 (beyond the paper), in registry order."""
+    return tuple(name for name, s in EXPERIMENTS.items() if s.table == TABLE3_CONTROLS)
+
+
+def _holder(name: str, scale: str) -> str:
+    """The experiment whose run holds ``name`` at ``scale``: a Table 3 row whose model is a Table 2 row's at that
+    scale is that Table 2 experiment (one run for both tables), any other name is itself."""
+    spec = EXPERIMENTS[name]
+    if spec.table != "Table 3":
+        return name
+    model = _model_at(spec, SCALES[scale])
+    same = [n for n, s in EXPERIMENTS.items() if s.table == "Table 2" and _model_at(s, SCALES[scale]) == model]
+    return same[0] if same else name
 
 
 def _unknown(what: str, given: str, known: Iterable[str]) -> InputError:

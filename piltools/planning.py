@@ -232,12 +232,17 @@ def estimate_run(cfg: ExperimentConfig, step_seconds: float, epochs_done: int = 
     """
     n_train, n_val = split_sizes(cfg) if sizes is None else sizes
     batch, epochs = cfg.train.batch_size, cfg.train.epochs
+    if cfg.evaluate_from is not None:  # evaluates another run's model: nothing trains
+        epochs_done = epochs
     steps = n_train // batch  # the training loader drops the last partial batch
     if cfg.train.steps_per_epoch is not None:
         steps = min(steps, cfg.train.steps_per_epoch)
     val_batches = math.ceil(n_val / batch)
     quick_vals = sum(1 for e in range(epochs_done + 1, epochs + 1) if e % cfg.train.val_every == 0 or e == epochs)
     final = (2 if cfg.train.eval_flip else 1) * len(cfg.train.eval_scales)
+    final *= 2 if cfg.train.eval_kernels == "shuffled" else 1  # its own kernels' pass, then the shuffled one
+    if cfg.evaluate_from is not None:
+        quick_vals = 0
     return RunEstimate(step_seconds=step_seconds, steps_per_epoch=steps, epochs=max(epochs - epochs_done, 0),
                        forward_passes=val_batches * (quick_vals + final))
 
@@ -373,8 +378,8 @@ class Plan:
         for names, seeds in self.batches(prefix):
             batch = [by_key[(n, s)] for n in names for s in seeds if (n, s) in chosen]
             first = [r for r in batch if r.is_source] + [
-                r for r in batch if not r.is_source and r.config.transfer_from is None]
-            second = [r for r in batch if r.config.transfer_from is not None]
+                r for r in batch if not r.is_source and r.config.source_name() is None]
+            second = [r for r in batch if r.config.source_name() is not None]
             total += wall_seconds([[r.seconds for r in first], [r.seconds for r in second]], self.jobs)
         return total
 
@@ -466,7 +471,7 @@ def make_plan(notebooks: Sequence[str], scale: str, jobs: int, out: str | Path =
                 cfg = get_experiment(name, scale, seed)
                 runs[(name, seed)] = PlannedRun(config=cfg, run_dir=run_dir_of(cfg, out), notebooks=[])
             runs[(name, seed)].notebooks.append(prefix)
-    sources = {(r.config.transfer_from, r.config.seed) for r in runs.values()}
+    sources = {(r.config.source_name(), r.config.seed) for r in runs.values()}
     step_times = None
     for run in runs.values():
         run.is_source = run.key in sources

@@ -75,6 +75,7 @@ class StackedHourglass(nn.Module):
         num_outputs: int = 16,
         refine_stack: int = -1,
         depth: int = 4,
+        in_channels: int = 3,
     ) -> None:
         super().__init__()
         if width % 4:
@@ -87,7 +88,7 @@ class StackedHourglass(nn.Module):
         self.num_outputs = num_outputs
         self.refine_stack = refine_stack % num_stacks
         self.stem = nn.Sequential(
-            conv_bn_relu(3, width // 4, kernel_size=7, stride=2),
+            conv_bn_relu(in_channels, width // 4, kernel_size=7, stride=2),
             Residual(width // 4, width // 2),
             nn.MaxPool2d(2),
             Residual(width // 2, width // 2),
@@ -104,7 +105,7 @@ class StackedHourglass(nn.Module):
 
     def forward(self, images: Tensor, refine: Callable[[Tensor], Tensor] | None = None) -> tuple[list[Tensor], Tensor]:
         """Args:
-            images: ``(N, 3, H, W)``.
+            images: ``(N, in_channels, H, W)`` (RGB: 3).
             refine: optional map ``F -> F'`` applied to stack ``refine_stack``'s
                 features before its head (and before they feed the next stack).
 

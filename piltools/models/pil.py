@@ -14,6 +14,7 @@ trained on LIP and frozen on MPII: the parsing encoder and the adapter.
 """
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -86,6 +87,10 @@ class PILPoseModel(nn.Module):
         background: whether ``pose_net`` predicts an extra background map.
         adapter_pools: max-pools in the parameter adapter (paper 2).
         offset_head: add the multi-person centroid-offset head (2K channels).
+        parsing_input: ``"image"`` (the paper: both networks see the image) or ``"oracle"``: the input is
+            ``(N, 3 + P, H, W)``, the image followed by the one-hot of its true parsing labels (P classes, all
+            zero where unlabelled; :func:`oracle_input`); the pose network sees the image, the parsing network
+            (built with P input channels) the labels. A control beyond the paper.
     """
 
     def __init__(
@@ -96,8 +101,12 @@ class PILPoseModel(nn.Module):
         background: bool = False,
         adapter_pools: int = 2,
         offset_head: bool = False,
+        parsing_input: str = "image",
     ) -> None:
         super().__init__()
+        if parsing_input not in ("image", "oracle"):
+            raise ValueError(f"parsing_input must be 'image' or 'oracle', got {parsing_input!r}")
+        self.parsing_input = parsing_input
         if pose_net.channels != parsing_net.channels:
             raise ValueError(
                 f"PIL needs pose and parsing features with equal channels, got {pose_net.channels} "
@@ -127,14 +136,22 @@ class PILPoseModel(nn.Module):
 
     def forward(self, images: Tensor, kernels: Tensor | None = None) -> PoseOutput:
         """Args:
-            images: ``(N, 3, H, W)``.
+            images: ``(N, 3, H, W)``; with ``parsing_input="oracle"`` ``(N, 3 + P, H, W)``.
             kernels: ``(N, C, k, k)`` dynamic kernels to use INSTEAD of the ones the parsing branch
                 predicts for ``images`` (e.g. another image's, for counterfactuals); the parsing branch is
                 then not run and the output's ``parsing`` is None. None: the model as trained.
         """
         parsing = None
+        parsing_in = images
+        if self.parsing_input == "oracle":
+            expected = 3 + self.parsing_encoder.num_classes
+            if images.shape[1] != expected:
+                raise ValueError(f"the oracle-parsing PIL model takes the image and the one-hot of its true parsing "
+                                 f"labels, {expected} channels; got {images.shape[1]} (an image alone cannot be "
+                                 f"scored by it)")
+            images, parsing_in = images[:, :3], images[:, 3:]
         if kernels is None:
-            parsing_features, parsing = self.parsing_encoder(images)
+            parsing_features, parsing = self.parsing_encoder(parsing_in)
             kernels = self.adapter(parsing_features)  # (N, C, k, k)
         adapted: list[Tensor] = []
 
@@ -146,3 +163,68 @@ class PILPoseModel(nn.Module):
         heatmaps, features = self.pose_net(images, refine=refine)
         offsets = self.offset_head(features) if self.offset_head is not None else None
         return PoseOutput(heatmaps=heatmaps, parsing=parsing, kernels=kernels, adapted=adapted[0], offsets=offsets)
+
+
+def oracle_input(images: Tensor, labels: Tensor, num_classes: int) -> Tensor:
+    """The input of an oracle-parsing PIL model: ``images`` followed by the one-hot of ``labels``.
+
+    Args:
+        images: ``(N, 3, H, W)``.
+        labels: ``(N, H, W)`` integer parsing labels; a value outside ``[0, num_classes)`` (the ignore label of
+            unlabelled pixels) gives an all-zero one-hot vector.
+        num_classes: P.
+
+    Returns:
+        ``(N, 3 + P, H, W)`` in ``images``' dtype.
+    """
+    classes = torch.arange(num_classes, device=labels.device).view(1, num_classes, 1, 1)
+    one_hot = (labels.unsqueeze(1).long() == classes).to(images.dtype)
+    return torch.cat([images, one_hot], dim=1)
+
+
+def oracle_flip_perm(parsing_flip_perm: list[int] | tuple[int, ...]) -> list[int]:
+    """Channel permutation of an oracle input when the image is mirrored: the image channels stay, the one-hot
+    channels swap left and right labels (``parsing_flip_perm[p]`` = the label ``p`` becomes; a mirror
+    permutation is its own inverse, so it also says which channel each channel is taken from)."""
+    perm = [int(p) for p in parsing_flip_perm]
+    if sorted(perm) != list(range(len(perm))) or any(perm[p] != q for q, p in enumerate(perm)):
+        raise ValueError(f"parsing_flip_perm {perm} is not a permutation that is its own inverse")
+    return [0, 1, 2, *(3 + p for p in perm)]
+
+
+class ShuffledKernels(nn.Module):
+    """A trained PIL model that refines each image with the kernels predicted for ANOTHER image of the batch
+    (image ``i`` gets those of image ``i + 1``, the last the first's): the control "are the dynamic kernels
+    specific to the image?". The parsing output is still each image's own. A batch of one image (the last of a
+    split, say) takes the kernels of the first image of the last batch of two or more.
+
+    Args:
+        model: a :class:`PILPoseModel`.
+
+    Raises:
+        ValueError: at call time, a first batch of one image (no other image's kernels exist yet).
+    """
+
+    def __init__(self, model: PILPoseModel) -> None:
+        super().__init__()
+        if not isinstance(model, PILPoseModel):
+            raise TypeError(f"shuffled kernels need a PIL model, got {type(model).__name__}")
+        self.model = model
+        self.stride = model.stride
+        self.num_joints = model.num_joints
+        self.has_parsing = model.has_parsing
+        self._other: Tensor | None = None  # kernels of an image of an earlier batch, for a batch of one
+
+    def forward(self, images: Tensor) -> PoseOutput:
+        own = self.model(images)
+        if images.shape[0] >= 2:
+            kernels = own.kernels.roll(-1, dims=0)
+            self._other = own.kernels[:1].detach()
+        elif self._other is not None:
+            kernels = self._other
+        else:
+            raise ValueError("shuffled kernels: the first batch holds one image, which has no other image's "
+                             "kernels to take; evaluate with batches of 2 or more")
+        out = self.model(images, kernels=kernels)
+        out.parsing = own.parsing
+        return out

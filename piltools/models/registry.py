@@ -49,15 +49,17 @@ def vgg16_parsing_net(width: int, num_parsing: int, batch_norm: bool = False) ->
     return VGG16Net(width=width, num_outputs=num_parsing, batch_norm=batch_norm)
 
 
-def hourglass_parsing_net(num_units: int, width: int, num_parsing: int) -> StackedHourglass:
+def hourglass_parsing_net(num_units: int, width: int, num_parsing: int, in_channels: int = 3) -> StackedHourglass:
     """The one-stack parsing hourglass ``HG-1s-{num_units}u`` of Tables 2 / 3 (head = the parsing classifier).
 
     Args:
         num_units: residual units per location.
         width: feature channels (paper 256).
         num_parsing: parsing classes.
+        in_channels: input channels: 3 (the image), or ``num_parsing`` for the oracle control (the one-hot of
+            the true parsing labels).
     """
-    return StackedHourglass(1, num_units, width=width, num_outputs=num_parsing)
+    return StackedHourglass(1, num_units, width=width, num_outputs=num_parsing, in_channels=in_channels)
 
 
 def vgg16_model(
@@ -114,6 +116,7 @@ def hourglass_model(
     adapter_pools: int = 2,
     pil_stack: int = -1,
     offset_head: bool = False,
+    parsing_input: str = "image",
 ) -> nn.Module:
     """``HG-{num_stacks}s-{num_units}u``, with ``-PIL(HG-1s-{parsing_units}u)`` when ``parsing_units`` is set.
 
@@ -128,14 +131,20 @@ def hourglass_model(
         adapter_pools: max-pools in the PIL parameter adapter (paper 2).
         pil_stack: the pose stack refined by PIL (-1 = last, as the reference code).
         offset_head: multi-person centroid-offset head.
+        parsing_input: what the parsing hourglass sees: ``"image"`` (the paper) or ``"oracle"`` (the one-hot of
+            the true parsing labels, stacked after the image's channels; see :class:`PILPoseModel`).
     """
+    if parsing_input != "image" and parsing_units is None:
+        raise ValueError(f"parsing_input={parsing_input!r} needs a PIL model; HG-{num_stacks}s-{num_units}u has "
+                         "no parsing branch")
     pose = StackedHourglass(num_stacks, num_units, width=width, num_outputs=num_joints + int(background),
                             refine_stack=pil_stack)
     heads = dict(num_joints=num_joints, background=background, offset_head=offset_head)
     if parsing_units is None:
         return PoseModel(pose, **heads)
-    parsing = hourglass_parsing_net(parsing_units, width, num_parsing)
-    return PILPoseModel(pose, parsing, adapter_pools=adapter_pools, **heads)
+    oracle = parsing_input == "oracle"
+    parsing = hourglass_parsing_net(parsing_units, width, num_parsing, in_channels=num_parsing if oracle else 3)
+    return PILPoseModel(pose, parsing, adapter_pools=adapter_pools, parsing_input=parsing_input, **heads)
 
 
 def parsing_model(

@@ -21,7 +21,9 @@ from piltools.config import ExperimentConfig
 from piltools.datasets import build_dataset
 from piltools.datasets.specs import get_spec
 from piltools.synthetic import difficulty_config, ensure_synthetic
+from piltools.joints import IGNORE_LABEL
 from piltools.models import create_model
+from piltools.models.pil import oracle_flip_perm, oracle_input
 from piltools.runs import resolve_path
 from piltools.training import distributed as D
 
@@ -158,6 +160,28 @@ def eval_loader(cfg: ExperimentConfig, dataset: Dataset, ctx: D.DistContext) -> 
     return DataLoader(dataset, batch_size=cfg.train.batch_size, shuffle=False, drop_last=False,
                       num_workers=cfg.train.num_workers, worker_init_fn=_seed_worker,
                       pin_memory=ctx.device.startswith("cuda"))
+
+
+def model_input(cfg: ExperimentConfig, images: torch.Tensor, batch: dict[str, Any]) -> torch.Tensor:
+    """What the model of ``cfg`` is called on for ``images`` (a batch's images, already on their device): the
+    images themselves, or for an oracle-parsing model (``model.parsing_input == "oracle"``) the images followed
+    by the one-hot of the batch's true parsing labels (:func:`~piltools.models.pil.oracle_input`; all zero for
+    samples without labels)."""
+    if cfg.model.parsing_input != "oracle":
+        return images
+    labels = batch["parsing"].to(images.device).clone()
+    if "has_parsing" in batch:
+        labels[~batch["has_parsing"].to(images.device).bool()] = IGNORE_LABEL
+    x = oracle_input(images, labels, cfg.model.num_parsing)
+    return x.contiguous(memory_format=torch.channels_last) if cfg.train.channels_last else x
+
+
+def input_flip_perm(cfg: ExperimentConfig) -> list[int] | None:
+    """The channel permutation of the model input of ``cfg`` under the flip test (None: the image's channels
+    stay): an oracle input swaps its left / right parsing channels."""
+    if cfg.model.parsing_input != "oracle":
+        return None
+    return oracle_flip_perm(get_spec(cfg.data.kind).parsing_flip_perm)
 
 
 def to_device(batch: dict[str, Any], device: str, channels_last: bool) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from piltools.datasets.specs import get_spec
 from piltools.decoding import decode_heatmaps, predict_heatmaps, to_original
 from piltools.joints import IGNORE_LABEL
 from piltools.metrics import confusion_matrix, parsing_scores
+from piltools.training.builders import input_flip_perm, model_input
 
 
 def size_multiple(model: nn.Module) -> int:
@@ -58,8 +59,9 @@ def predict_split(model: nn.Module, loader: Any, cfg: ExperimentConfig, device: 
         images = batch["image"].to(device)
         if cfg.train.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
+        images = model_input(cfg, images, batch)
         hm = predict_heatmaps(model, images, flip_perm=flip_perm if flip else None,
-                              scales=scales, size_multiple=size_multiple(model))
+                              scales=scales, size_multiple=size_multiple(model), input_flip_perm=input_flip_perm(cfg))
         coords = decode_heatmaps(hm, stride=model.stride, num_joints=num_joints).cpu()  # (N, K, 3) input px
         meta = batch["meta"]
         orig = to_original(coords[..., :2].double(), meta["affine"].double())  # (N, K, 2) original px
@@ -98,6 +100,7 @@ def predict_parsing(model: nn.Module, loader: Any, cfg: ExperimentConfig, device
         if cfg.train.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
         n_images += images.shape[0]
+        images = model_input(cfg, images, batch)
         if bool(batch["has_parsing"].any()):
             conf = _add_confusion(conf, model, images, batch, cfg.model.num_parsing)
     return {"n_images": n_images, "conf": conf}

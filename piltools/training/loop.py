@@ -30,7 +30,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from piltools.config import ExperimentConfig
+from piltools.config import ExperimentConfig, load_config
 from piltools.datasets.specs import get_spec
 from piltools.losses import offset_loss, total_loss
 from piltools.models.output import PoseOutput
@@ -47,7 +47,7 @@ from piltools.runs import (
 from piltools.synthetic.ensure import dataset_fingerprint
 from piltools.training import distributed as D
 from piltools.training import transfer as T
-from piltools.training.builders import build_datasets, build_model, lr_at, make_optimizer, set_lr
+from piltools.training.builders import build_datasets, build_model, lr_at, make_optimizer, model_input, set_lr
 from piltools.training.builders import to_device as _to_device
 from piltools.training.builders import train_loader as _train_loader
 from piltools.training.rng import rng_state as _rng_state
@@ -81,7 +81,7 @@ def forward_loss(cfg: ExperimentConfig, net: nn.Module, batch: dict[str, Any],
         ``(output, loss, parts)`` with ``parts`` the loss terms as floats (``"heatmap"``, ``"parsing"``).
     """
     with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=amp):
-        out = net(batch["image"])
+        out = net(model_input(cfg, batch["image"], batch))
     if not cfg.train.parsing_loss:
         out.parsing = None  # MPII: no parsing labels (Sec. 4.4)
     loss, parts = total_loss(out, batch, beta=cfg.train.beta)
@@ -127,6 +127,8 @@ def _train(cfg: ExperimentConfig, run_dir: Path, ctx: D.DistContext, quiet: bool
     model = build_model(cfg)
     if source_dir is not None:
         T.load_transferred(model, source_dir / CHECKPOINT)
+    elif cfg.train.freeze_pil:
+        T.freeze(model)  # the untrained parsing encoder and adapter stay as initialised
     use_cuda = ctx.device.startswith("cuda")
     channels_last = cfg.train.channels_last
     amp = use_cuda and cfg.train.amp
@@ -137,9 +139,10 @@ def _train(cfg: ExperimentConfig, run_dir: Path, ctx: D.DistContext, quiet: bool
     if ctx.is_main:
         write_machine_record(cfg, run_dir, ctx)
     optimizer = make_optimizer(cfg, model)
-    if not cfg.train.parsing_loss and getattr(model, "has_parsing", False) and source_dir is None:
+    frozen = source_dir is not None or cfg.train.freeze_pil
+    if not cfg.train.parsing_loss and getattr(model, "has_parsing", False) and not frozen:
         raise ValueError(f"{cfg.name}: parsing_loss is off but the parsing branch would train without "
-                         "supervision; only transferred (frozen) parsing branches may skip it")
+                         "supervision; only frozen (transferred or train.freeze_pil) parsing branches may skip it")
 
     ckpt_path = run_dir / CHECKPOINT
     rows: list[dict[str, Any]] = []
@@ -166,7 +169,7 @@ def _train(cfg: ExperimentConfig, run_dir: Path, ctx: D.DistContext, quiet: bool
         lr = lr_at(cfg, epoch)
         set_lr(optimizer, lr)
         net.train()
-        if source_dir is not None:
+        if frozen:
             T.keep_frozen_in_eval(model)
         loader = _train_loader(cfg, train_set, epoch, ctx)
         steps = len(loader) if cfg.train.steps_per_epoch is None else min(len(loader), cfg.train.steps_per_epoch)
@@ -231,5 +234,27 @@ def _train(cfg: ExperimentConfig, run_dir: Path, ctx: D.DistContext, quiet: bool
         result = final_eval(cfg, model, val_set, run_dir, ctx, quiet)
         result["seconds_train"] = seconds_train
         result["world_size"] = ctx.world_size
+        write_json(run_dir / "eval.json", result)
+    D.barrier(ctx)
+
+
+def _evaluate_trained(cfg: ExperimentConfig, run_dir: Path, ctx: D.DistContext, quiet: bool,
+                      source_dir: Path) -> None:
+    """A run that trains nothing: the final evaluation (with ``cfg``'s evaluation settings) of the model of the
+    finished run in ``source_dir`` (``cfg.evaluate_from``); ``metrics.csv`` has no epoch rows."""
+    _seed_everything(cfg.seed)
+    model = build_model(cfg)
+    model.load_state_dict(read_checkpoint(load_config(source_dir / "config.json"), source_dir)["model"])
+    model.to(ctx.device)
+    if cfg.train.channels_last:
+        model.to(memory_format=torch.channels_last)
+    _, val_set = build_datasets(cfg, model, ctx)
+    if ctx.is_main:
+        write_machine_record(cfg, run_dir, ctx)
+        write_metrics(run_dir / "metrics.csv", [])
+        result = final_eval(cfg, model, val_set, run_dir, ctx, quiet)
+        result["seconds_train"] = 0.0
+        result["world_size"] = ctx.world_size
+        result["evaluated_run"] = source_dir.name
         write_json(run_dir / "eval.json", result)
     D.barrier(ctx)

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from piltools.config import ExperimentConfig
+from piltools.errors import InputError
 from piltools.experiments import get_experiment
 from piltools.records import load_record, records_only, write_record
 from piltools.runs import (
@@ -46,7 +47,7 @@ from piltools.runs import (
 )
 from piltools.training import distributed as D
 from piltools.training.builders import build_datasets, build_model, cpu_threads
-from piltools.training.loop import _train, read_checkpoint
+from piltools.training.loop import _evaluate_trained, _train, read_checkpoint
 from piltools.training.pool import parallel_waves
 from piltools.training.scoring import final_eval
 
@@ -59,15 +60,17 @@ def is_quiet(quiet: bool | None) -> bool:
 
 
 def source_config(cfg: ExperimentConfig) -> ExperimentConfig:
-    """The config of a transfer run's source (``cfg.transfer_from`` at the same scale and seed)."""
-    if cfg.transfer_from is None:
-        raise ValueError(f"{cfg.name} is not a transfer run (transfer_from is None)")
-    return get_experiment(cfg.transfer_from, cfg.scale, cfg.seed)
+    """The config of a run's source (:meth:`~piltools.config.ExperimentConfig.source_name` at the same scale and
+    seed)."""
+    name = cfg.source_name()
+    if name is None:
+        raise ValueError(f"{cfg.name} needs no other run (transfer_from and evaluate_from are None)")
+    return get_experiment(name, cfg.scale, cfg.seed)
 
 
 def run_dir_of(cfg: ExperimentConfig, out: str | Path = "results/runs", world_size: int = 1) -> Path:
     """The run directory of a config: a hash of the config and seed, the DDP world size and, for a transfer
-    run, the run id of its source (:func:`source_config`).
+    run or an evaluation of another run, the run id of its source (:func:`source_config`).
 
     Args:
         cfg: the resolved config.
@@ -77,6 +80,8 @@ def run_dir_of(cfg: ExperimentConfig, out: str | Path = "results/runs", world_si
     extra: dict[str, Any] = {"world_size": world_size}
     if cfg.transfer_from is not None:
         extra["transfer_source"] = run_dir_of(source_config(cfg), out, world_size).name
+    if cfg.evaluate_from is not None:
+        extra["evaluated_run"] = run_dir_of(source_config(cfg), out, world_size).name
     return run_dir_for(cfg, out, extra)
 
 
@@ -119,10 +124,13 @@ def run_config(cfg: ExperimentConfig, out: str | Path = "results/runs", quiet: b
         return load_record(cfg, run_dir_of(cfg, out, ctx.world_size).name)
     quiet = is_quiet(quiet) or not ctx.is_main
     source_dir = None
-    if cfg.transfer_from is not None:
+    if cfg.source_name() is not None:
         source = run_config(source_config(cfg), out=out, quiet=quiet, device=device, retrain_stale=retrain_stale)
         source_dir = source.run_dir
         read_checkpoint(source.config, source_dir)  # a damaged source checkpoint is named before training starts
+        if cfg.evaluate_from is not None and source.config.model != cfg.model:
+            raise InputError(f"{cfg.name}: evaluates the run of {cfg.evaluate_from}, whose model config differs "
+                             f"({source.config.model} vs {cfg.model}); expected the same model")
     run_dir = run_dir_of(cfg, out, ctx.world_size)
     complete = is_complete(run_dir)
     if complete and not restart:
@@ -142,7 +150,7 @@ def run_config(cfg: ExperimentConfig, out: str | Path = "results/runs", quiet: b
         write_code_record(target)
     D.barrier(ctx)
     with cpu_threads(cfg, ctx):
-        _train(cfg, target, ctx, quiet, source_dir)
+        (_evaluate_trained if cfg.evaluate_from is not None else _train)(cfg, target, ctx, quiet, source_dir)
     D.barrier(ctx)
     if target != run_dir and ctx.is_main:
         kept = replace_run(run_dir, target)
@@ -183,7 +191,7 @@ def run_many(names: Iterable[str], scale: str = "cpu", seeds: Iterable[int] = (0
     # that load nothing), the transfer runs in the second, so that two processes never train the same run
     # directory and no process waits while another trains a source.
     distinct = list(dict.fromkeys(pairs))  # each distinct (name, seed) once
-    source_of = {(n, s): get_experiment(n, scale, s).transfer_from for n, s in distinct}
+    source_of = {(n, s): get_experiment(n, scale, s).source_name() for n, s in distinct}
     sources = sorted({(src, s) for (_, s), src in source_of.items() if src is not None}, key=str)
     first = sources + [p for p in distinct if source_of[p] is None and p not in sources]
     second = [p for p in distinct if source_of[p] is not None]

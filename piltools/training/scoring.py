@@ -21,6 +21,7 @@ from piltools.config import ExperimentConfig
 from piltools.datasets.specs import get_spec
 from piltools.decoding import decode_heatmaps
 from piltools.metrics import pck_accuracy
+from piltools.models.pil import ShuffledKernels
 from piltools.runs import code_version, resolve_path
 from piltools.training import distributed as D
 from piltools.training import evaluation as E
@@ -39,7 +40,8 @@ def final_eval(cfg: ExperimentConfig, model: nn.Module, val_set: Dataset, run_di
     elif spec.multi_person:
         result = multi_person_eval(cfg, model, val_set, ctx, flip=cfg.train.eval_flip)
     else:
-        out = E.predict_split(model, eval_loader(cfg, val_set, ctx), cfg, ctx.device, flip=cfg.train.eval_flip,
+        scored = ShuffledKernels(model) if cfg.train.eval_kernels == "shuffled" else model
+        out = E.predict_split(scored, eval_loader(cfg, val_set, ctx), cfg, ctx.device, flip=cfg.train.eval_flip,
                               scales=tuple(cfg.train.eval_scales), with_parsing=True)
         evaluator = spec.evaluator(root=resolve_path(cfg.data.root), split="val", out_dir=run_dir)
         result = E.score_predictions(out, evaluator)
@@ -49,6 +51,7 @@ def final_eval(cfg: ExperimentConfig, model: nn.Module, val_set: Dataset, run_di
         # what the numbers were measured with: parsing is scored at one scale without flip
         "eval_flip": cfg.train.eval_flip and not is_parsing_only(model),
         "eval_scales": [1.0] if is_parsing_only(model) else list(cfg.train.eval_scales),
+        "eval_kernels": cfg.train.eval_kernels,
         "seconds_eval": time.time() - t0,
         "code_version": code_version(),
     })
