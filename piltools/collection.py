@@ -56,7 +56,9 @@ def _named(prefix: str) -> tuple[str, ...]:
 NOTEBOOKS: dict[str, NotebookRuns] = {
     # 01 also reads the parsing network of its rows trained alone (the reference for its parsing branches)
     "01": NotebookRuns("Table 1: VGG16 ablation on LIP", _named("table1/") + ("calib/parsing-vgg16",)),
-    "02": NotebookRuns("Table 2: hourglass baselines and PIL on LIP", _named("table2/")),
+    # 02 also reads the parsing networks of its PIL rows trained alone: HG-1s-1u (first row), HG-1s-2u (the others)
+    "02": NotebookRuns("Table 2: hourglass baselines and PIL on LIP",
+                       _named("table2/") + ("calib/parsing-hg-1s-1u", "calib/parsing-hg-1s-2u")),
     "03": NotebookRuns("Table 3: depth of the parsing net", table3_experiments),
     "04": NotebookRuns("Table 6 / Fig. 4: MPII with the PIL transferred from LIP",
                        ("mpii/hg-8s-1u", "mpii/hg-8s-1u-pil-transfer")),
