@@ -52,7 +52,6 @@ def _named(prefix: str) -> tuple[str, ...]:
     return tuple(name for name in list_experiments() if name.startswith(prefix))
 
 
-#: Notebook file-name prefix -> the runs it needs (transfer sources are added by :func:`needed_runs`).
 def _table3_runs(scale: str) -> tuple[str, ...]:
     """Notebook 03's runs: Table 3 at ``scale``, its controls, and its four parsing networks trained alone (the
     reference for the PIL models' parsing branches)."""
@@ -60,10 +59,14 @@ def _table3_runs(scale: str) -> tuple[str, ...]:
     return (*table3_experiments(scale), *table3_controls(), *alone)
 
 
+#: Notebook file-name prefix -> the runs it needs (sources of transfer and evaluation runs are added by
+#: :func:`needed_runs`).
 NOTEBOOKS: dict[str, NotebookRuns] = {
     # 01 also reads the parsing network of its rows trained alone (the reference for its parsing branches)
     "01": NotebookRuns("Table 1: VGG16 ablation on LIP", _named("table1/") + ("calib/parsing-vgg16",)),
-    "02": NotebookRuns("Table 2: hourglass baselines and PIL on LIP", _named("table2/")),
+    # 02 also reads the parsing networks of its PIL rows trained alone: HG-1s-1u (first row), HG-1s-2u (the others)
+    "02": NotebookRuns("Table 2: hourglass baselines and PIL on LIP",
+                       _named("table2/") + ("calib/parsing-hg-1s-1u", "calib/parsing-hg-1s-2u")),
     "03": NotebookRuns("Table 3: depth of the parsing net, with its controls", _table3_runs),
     "04": NotebookRuns("Table 6 / Fig. 4: MPII with the PIL transferred from LIP",
                        ("mpii/hg-8s-1u", "mpii/hg-8s-1u-pil-transfer")),

@@ -4,19 +4,27 @@ Everything here works on the flat per-run rows of :func:`summary_row` (one
 row per experiment and seed),
 so a table can always be rebuilt from the committed ``results/*.csv`` files.
 The paper's numbers come from :mod:`piltools.paper` and are kept in their own,
-clearly labelled columns.
+clearly labelled columns. What a model costs (parameters, training seconds per
+image) is computed from its config and from the run's recorded per-epoch times,
+so a table rendered from the committed run records is the same on any machine.
 """
 from __future__ import annotations
 
 import json
+import math
+import re
 from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
+import torch
 
+from piltools.config import ExperimentConfig
+from piltools.experiments import get_experiment
 from piltools.metrics import LIP_COLUMNS
-from piltools.paper import paper_numbers
+from piltools.models import create_model
+from piltools.paper import paper_numbers, paper_value
 from piltools.runs import RunResult, describe_machine, resolve_path
 
 #: The PCK columns of a results row: LIP's PCKh table (MPII fills the pairs and copies ``Total`` to ``PCK``).
@@ -214,6 +222,332 @@ def describe_parsing_branches(runs: pd.DataFrame, alone: pd.DataFrame,
                    "weight beta is not what limits the parsing side; the network and the training budget are.")
 
 
+# ---------------------------------------------------------------------------- Table 2: PIL across hourglass depths
+#: A stacked hourglass's name starts ``HG-<stacks>s-<units>u``; in ``HG-4s-2u-PIL(HG-1s-2u)`` that is the pose network.
+_HOURGLASS = re.compile(r"^HG-(\d+)s-(\d+)u")
+
+
+def hourglass_depth(model: str) -> tuple[int, int]:
+    """(stacks, units) of a model's pose hourglass: ``(4, 2)`` for ``"HG-4s-2u"`` and for
+    ``"HG-4s-2u-PIL(HG-1s-2u)"``.
+
+    Raises:
+        ValueError: the model's pose network is not a stacked hourglass (e.g. ``"VGG16-PIL(VGG16)"``).
+    """
+    match = _HOURGLASS.match(model)
+    if match is None:
+        raise ValueError(f"{model!r}: not a stacked hourglass (expected a name starting HG-<m>s-<n>u)")
+    return int(match.group(1)), int(match.group(2))
+
+
+def pil_pairs(experiments: Iterable[str]) -> list[tuple[str, str]]:
+    """(backbone, PIL) experiment pairs, in the given order: every ``X`` listed together with ``X-pil``
+    (``("table2/hg-2s-1u", "table2/hg-2s-1u-pil")``)."""
+    names = list(experiments)
+    return [(name, f"{name}-pil") for name in names if f"{name}-pil" in names]
+
+
+def parameter_count(cfg: ExperimentConfig) -> int:
+    """Parameters of a config's model (its width, heads and adapter as resolved at its scale), built on the
+    ``meta`` device: shapes only, no memory and no initialisation, so a paper-width model costs nothing."""
+    with torch.device("meta"):
+        model = create_model(cfg.model.name, **cfg.model.overrides())
+    return sum(p.numel() for p in model.parameters())
+
+
+def train_images_per_epoch(cfg: ExperimentConfig, n_train: int | None = None) -> int:
+    """Training images one epoch of ``cfg`` sees: whole batches only (the training loader drops the last partial
+    batch), at most ``train.steps_per_epoch`` of them.
+
+    Args:
+        cfg: the run's config.
+        n_train: the training split's size; default the config's synthetic ``n_train`` (a real dataset's size is
+            not part of the config: pass ``piltools.planning.split_sizes(cfg)[0]``).
+
+    Raises:
+        ValueError: real data and no ``n_train``.
+    """
+    if n_train is None:
+        if cfg.data.synthetic is None:
+            raise ValueError(f"{cfg.name}: real data, whose size the config does not hold; pass n_train "
+                             "(piltools.planning.split_sizes(cfg)[0])")
+        n_train = cfg.data.synthetic.n_train
+    steps = n_train // cfg.train.batch_size
+    if cfg.train.steps_per_epoch is not None:
+        steps = min(steps, cfg.train.steps_per_epoch)
+    return steps * cfg.train.batch_size
+
+
+def seconds_per_image(result: RunResult, n_train: int | None = None) -> float:
+    """Training wall seconds per training image of a finished run, from its recorded per-epoch times: the median
+    over epochs of ``metrics.csv``'s ``seconds`` over :func:`train_images_per_epoch` (the median keeps one epoch
+    slowed by a neighbouring process from moving it). An epoch's seconds include the quick validation that
+    follows it (a forward pass over the val split, no flip), so this slightly overstates pure training time.
+    NaN for a run without per-epoch rows."""
+    seconds = [row["seconds"] for row in result.metrics if not math.isnan(row.get("seconds", math.nan))]
+    if not seconds:
+        return float("nan")
+    return float(np.median(seconds)) / train_images_per_epoch(result.config, n_train)
+
+
+def run_costs(results: Iterable[RunResult], n_train: int | None = None) -> pd.DataFrame:
+    """One row per run: ``experiment, model, seed``, ``width`` (the model's width at the run's scale),
+    ``params`` (its parameter count at that scale), ``params_paper`` (the same experiment's model at the
+    ``paper`` scale: full width), ``seconds_per_image`` (:func:`seconds_per_image`).
+
+    Args:
+        results: finished runs.
+        n_train: training split size for real-data runs (see :func:`train_images_per_epoch`).
+    """
+    counts: dict[tuple[str, str], int] = {}
+
+    def count(name: str, scale: str, cfg: ExperimentConfig | None = None) -> int:
+        if (name, scale) not in counts:
+            counts[name, scale] = parameter_count(cfg or get_experiment(name, scale))
+        return counts[name, scale]
+
+    rows = []
+    for r in results:
+        cfg = r.config
+        rows.append({"experiment": cfg.name, "model": cfg.model.name, "seed": cfg.seed, "width": cfg.model.width,
+                     "params": count(cfg.name, cfg.scale, cfg), "params_paper": count(cfg.name, "paper"),
+                     "seconds_per_image": seconds_per_image(r, n_train)})
+    return pd.DataFrame(rows)
+
+
+def cost_summary(runs: pd.DataFrame, costs: pd.DataFrame, metric: str = "PCK") -> pd.DataFrame:
+    """Per experiment (in ``runs``' order): :func:`aggregate` of ``metric`` (``mean, std, min, max, seeds``)
+    beside ``model, width, params, params_paper`` and ``seconds_per_image`` (mean over seeds) of
+    :func:`run_costs`."""
+    per_exp = costs.groupby("experiment", sort=False).agg(
+        model=("model", "first"), width=("width", "first"), params=("params", "first"),
+        params_paper=("params_paper", "first"), seconds_per_image=("seconds_per_image", "mean"))
+    return aggregate(runs, metric).merge(per_exp.reset_index(), on="experiment", how="left")
+
+
+def pil_gains(runs: pd.DataFrame, pairs: list[tuple[str, str]], metric: str = "PCK") -> pd.DataFrame:
+    """PIL minus its backbone per pair, with the backbone's depth and the paper's gain.
+
+    Returns one row per pair (in ``pairs``' order): ``backbone, pil, stacks, units``, ``depth`` (stacks x units:
+    residual units stacked along the pose network), ``mean, std`` (of the per-seed gains; std NaN for one seed),
+    ``per_seed, seeds`` (lists, seeds present in both), ``every_seed`` (PIL better in every seed), ``clear``
+    (and by more than the spread: :func:`difference`), ``paper`` (the paper's gain; NaN where it prints none).
+    The model names come from ``runs``' ``model`` column.
+    """
+    rows = []
+    for base, pil in pairs:
+        d = difference(runs, pil, base, metric)
+        stacks, units = hourglass_depth(str(runs.loc[runs.experiment == base, "model"].iloc[0]))
+        try:
+            paper = paper_value(pil, metric) - paper_value(base, metric)
+        except KeyError:
+            paper = float("nan")
+        rows.append({"backbone": base, "pil": pil, "stacks": stacks, "units": units, "depth": stacks * units,
+                     "mean": d["mean"], "std": d["std"], "per_seed": d["per_seed"], "seeds": d["seeds"],
+                     "every_seed": d["a_better_every_seed"], "clear": d["clear"], "paper": paper})
+    return pd.DataFrame(rows)
+
+
+def _short(experiment: str) -> str:
+    """``"table2/hg-2s-1u-pil"`` -> ``"hg-2s-1u-pil"``."""
+    return experiment.split("/")[-1]
+
+
+def _signed(values: Iterable[float]) -> str:
+    return ", ".join(f"{v:+.1f}" for v in values)
+
+
+def describe_pil_every_depth(gains: pd.DataFrame) -> str:
+    """Verdict on "PIL beats its backbone at every depth", computed from :func:`pil_gains`: each depth's gain with
+    its per-seed values beside the paper's, then whether PIL is better at every depth, in every seed, and by more
+    than the seeds' spread."""
+    seeds = min((len(s) for s in gains.seeds), default=0)
+    parts = [f"{_short(r.backbone)} {r.mean:+.1f} (per seed {_signed(r.per_seed)}; paper {r.paper:+.1f})"
+             for r in gains.itertuples()]
+    text = f"PIL minus its backbone, PCK over {seeds} seed(s): " + "; ".join(parts) + "."
+    if seeds == 0:
+        return text + " No common seeds: nothing to judge."
+    better = [r for r in gains.itertuples() if r.mean > 0]
+    every = [r for r in gains.itertuples() if r.every_seed]
+    clear = [r for r in gains.itertuples() if r.clear]
+    n = len(gains)
+    if seeds == 1:
+        return text + (f" PIL is better at {len(better)} of {n} depths in the single seed run (no spread to judge "
+                       f"by).")
+    if len(clear) == n:
+        return text + f" PIL is better at all {n} depths in every seed, by more than the spread across seeds."
+    if len(every) == n:
+        weak = ", ".join(_short(r.backbone) for r in gains.itertuples() if not r.clear)
+        return text + (f" PIL is better at all {n} depths in every seed, but by less than the seeds' spread at "
+                       f"{weak}.")
+    missed = ", ".join(_short(r.backbone) for r in gains.itertuples() if not r.every_seed)
+    return text + (f" PIL is better in every seed at {len(every)} of {n} depths and on average at {len(better)}; "
+                   f"not in every seed at {missed}: the claim does not hold at every depth on our data.")
+
+
+def _slope(x: np.ndarray, y: np.ndarray) -> float:
+    """Least-squares slope of ``y`` on ``x`` (NaN when ``x`` has fewer than two distinct values)."""
+    if len(np.unique(x)) < 2:
+        return float("nan")
+    return float(np.polyfit(x, y, 1)[0])
+
+
+def _rank_correlation(x: np.ndarray, y: np.ndarray) -> float:
+    """Spearman's rank correlation: Pearson's on the ranks, ties sharing their mean rank (NaN if one is
+    constant)."""
+    rx, ry = pd.Series(x).rank().to_numpy(), pd.Series(y).rank().to_numpy()
+    if rx.std() == 0 or ry.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(rx, ry)[0, 1])
+
+
+def gain_trend(gains: pd.DataFrame) -> dict[str, Any]:
+    """How PIL's gain moves with the backbone's depth, from :func:`pil_gains`.
+
+    Depth is ``log2(stacks x units)`` (0, 1, 3, 3 for HG-1s-1u, -2s-1u, -4s-2u, -8s-1u). Returns ``slopes`` (one
+    least-squares slope of gain on that depth per seed common to all pairs, in PCK per doubling), ``seeds``,
+    ``mean_slope``, ``std_slope`` (ddof=1; NaN for one seed), ``shrinks_in`` (seeds with a negative slope),
+    ``rho`` (rank correlation of the mean gain with depth; -1 = strictly shrinking), and the same slope and
+    rank correlation of the paper's gains (``paper_slope``, ``paper_rho``).
+    """
+    x = np.log2(gains.depth.to_numpy(dtype=float))
+    common = sorted(set.intersection(*(set(s) for s in gains.seeds))) if len(gains) else []
+    by_seed = [dict(zip(s, g)) for s, g in zip(gains.seeds, gains.per_seed)]
+    slopes = [_slope(x, np.array([b[seed] for b in by_seed])) for seed in common]
+    paper = gains.paper.to_numpy(dtype=float)
+    known = ~np.isnan(paper)
+    return {"seeds": common, "slopes": slopes,
+            "mean_slope": float(np.mean(slopes)) if slopes else float("nan"),
+            "std_slope": float(np.std(slopes, ddof=1)) if len(slopes) > 1 else float("nan"),
+            "shrinks_in": sum(s < 0 for s in slopes),
+            "rho": _rank_correlation(x, gains["mean"].to_numpy(dtype=float)),
+            "paper_slope": _slope(x[known], paper[known]), "paper_rho": _rank_correlation(x[known], paper[known])}
+
+
+def describe_gain_trend(gains: pd.DataFrame) -> str:
+    """Verdict on "the gain shrinks with depth", computed from :func:`gain_trend`: the gain per depth with its
+    spread, the per-seed slopes, the rank correlation, the paper's, and whether the trend stands out of the noise
+    (negative in every seed, and the mean slope larger than the slopes' spread)."""
+    t = gain_trend(gains)
+    per_depth = "; ".join(
+        f"{_short(r.backbone)} (depth {r.depth}) {r.mean:+.1f}" + ("" if np.isnan(r.std) else f" +- {r.std:.1f}")
+        for r in gains.itertuples())
+    text = (f"Gain per depth (stacks x units), mean +- std over seeds: {per_depth}. Slope of the gain on log2 depth "
+            f"(PCK per doubling), per seed: {_signed(t['slopes'])}; rank correlation of the mean gain with depth "
+            f"{t['rho']:+.2f}. The paper's gains {_signed(gains.paper)} give a slope of {t['paper_slope']:+.1f} "
+            f"and a rank correlation of {t['paper_rho']:+.2f}.")
+    n = len(t["slopes"])
+    if n == 0 or np.isnan(t["mean_slope"]):
+        return text + " Too few depths or seeds to judge a trend."
+    if n == 1:
+        word = "shrinks" if t["mean_slope"] < 0 else "does NOT shrink"
+        return text + f" In the single seed run the gain {word} with depth (no spread to judge by)."
+    summary = f" Mean slope {t['mean_slope']:+.1f} +- {t['std_slope']:.1f} over {n} seeds."
+    if t["shrinks_in"] == n and -t["mean_slope"] > t["std_slope"]:
+        return text + summary + " The gain shrinks with depth in every seed, by more than the seeds' spread."
+    if t["shrinks_in"] == n:
+        return text + summary + (" The gain shrinks with depth in every seed, but the slopes vary by more than "
+                                 "their mean: a weak trend.")
+    if t["mean_slope"] < 0:
+        return text + summary + (f" The gain shrinks on average but only in {t['shrinks_in']} of {n} seeds: "
+                                 "within the noise, the claim does not clearly hold.")
+    return text + summary + " The gain does NOT shrink with depth on our data: the paper's trend does not hold here."
+
+
+def _millions(n: float) -> str:
+    return f"{n / 1e6:.3g}M"
+
+
+def describe_size_comparison(runs: pd.DataFrame, summary: pd.DataFrame, a: str, b: str,
+                             paper_a: float | None = None, paper_b: float | None = None,
+                             tolerance: float = 0.1) -> str:
+    """Verdict on "``a`` beats ``b`` at a similar size": :func:`describe_difference` of the two, beside their
+    parameter counts at the runs' scale and at the paper's width and their training seconds per image
+    (:func:`cost_summary` rows), and what the comparison is worth: size-matched when both ratios are within
+    ``tolerance`` (10%) of 1, else a comparison at ``a``'s larger (or smaller) budget."""
+    text = describe_difference(difference(runs, a, b), paper_a, paper_b)
+    ra, rb = (summary.set_index("experiment").loc[e] for e in (a, b))
+    params, paper, time = (ra.params / rb.params, ra.params_paper / rb.params_paper,
+                           ra.seconds_per_image / rb.seconds_per_image)
+    text += (f" Size: {_short(a)} has {_millions(ra.params)} parameters at the runs' width ({ra.width}) and "
+             f"{_millions(ra.params_paper)} at the paper's, {_millions(rb.params)} and {_millions(rb.params_paper)} "
+             f"for {_short(b)}: {params:.2f}x and {paper:.2f}x. Training time per image "
+             f"{1e3 * ra.seconds_per_image:.1f} vs {1e3 * rb.seconds_per_image:.1f} ms ({time:.2f}x).")
+    larger = [f"{r - 1:+.0%} {what}" for r, what in ((paper, "parameters at the paper's width"),
+                                                    (params, "parameters at the runs' width"),
+                                                    (time, "training time per image"))
+              if not np.isnan(r) and abs(r - 1) > tolerance]
+    if not larger:
+        return text + f" The two are matched within {tolerance:.0%} on all three: a fair comparison of size."
+    better = difference(runs, a, b)["mean"] > 0
+    return text + (f" So the two are not size-matched ({_short(a)}: {', '.join(larger)}): " +
+                   (f"{_short(a)}'s lead is bought with that budget, not at an equal one; the budget comparison "
+                    "puts every model at its cost." if better else
+                    f"{_short(a)} does not lead even with that budget."))
+
+
+def describe_budget(runs: pd.DataFrame, summary: pd.DataFrame, pairs: list[tuple[str, str]], cost: str,
+                    unit: str, scale: float = 1.0, metric: str = "PCK") -> str:
+    """Which is the better use of a budget, PIL or a plain (deeper) hourglass? Computed from the numbers.
+
+    Each PIL model P sets a budget, its cost (``cost`` column of :func:`cost_summary`). The plain hourglasses
+    (the backbones of ``pairs``) that budget affords are those costing no more; the best of them (highest mean) is
+    the alternative to P: P minus it per seed (:func:`difference`), and the cheapest plain hourglass whose mean
+    reaches P's. A budget goes to PIL when P beats the best affordable plain hourglass in every seed, to the plain
+    hourglass when that beats P in every seed, else it is undecided (within the seeds' noise).
+
+    Args:
+        runs: rows of :func:`runs_frame`.
+        summary: :func:`cost_summary` of those runs.
+        pairs: :func:`pil_pairs`.
+        cost: ``"params"``, ``"params_paper"`` or ``"seconds_per_image"``.
+        unit: how a cost is printed after scaling (``"M parameters"``, ``"ms per image"``).
+        scale: multiplies a cost for printing (``1e-6`` for millions, ``1e3`` for milliseconds).
+    """
+    s = summary.set_index("experiment")
+    plain = [base for base, _ in pairs]
+    lines, verdicts = [], []
+    for _, pil in pairs:
+        budget = s.loc[pil, cost]
+        within = [p for p in plain if s.loc[p, cost] <= budget]
+        if np.isnan(budget) or not within:
+            lines.append(f"{_short(pil)}: no cost recorded or no plain hourglass within its budget.")
+            verdicts.append("undecided")
+            continue
+        best = max(within, key=lambda p: s.loc[p, "mean"])
+        d = difference(runs, pil, best, metric)
+        reach = [p for p in plain if s.loc[p, "mean"] >= s.loc[pil, "mean"]]
+        cheapest = min(reach, key=lambda p: s.loc[p, cost]) if reach else None
+        if d["per_seed"] and all(x > 0 for x in d["per_seed"]):
+            verdicts.append("PIL")
+        elif d["per_seed"] and all(x < 0 for x in d["per_seed"]):
+            verdicts.append("plain")
+        else:
+            verdicts.append("undecided")
+        matched = ("no plain hourglass we trained reaches its mean" if cheapest is None else
+                   f"the cheapest plain hourglass reaching its mean is {_short(cheapest)} at "
+                   f"{s.loc[cheapest, cost] * scale:.3g} ({s.loc[cheapest, cost] / budget:.2f}x)")
+        lines.append(f"{_short(pil)} ({budget * scale:.3g} {unit}): the best plain hourglass it affords is "
+                     f"{_short(best)} ({s.loc[best, cost] * scale:.3g}); difference {d['mean']:+.1f} PCK "
+                     f"(per seed {_signed(d['per_seed'])}); {matched}.")
+    n, won, lost = len(verdicts), verdicts.count("PIL"), verdicts.count("plain")
+    seeds = int(runs[runs.experiment.isin(s.index)].groupby("experiment").seed.count().min())
+    text = f"Budget in {unit}. " + " ".join(lines)
+    text += (f" Over {seeds} seed(s), PIL is the better use of the budget at {won} of {n} budgets (better in every "
+             f"seed than the best plain hourglass of no greater cost), the plain hourglass at {lost}, undecided at "
+             f"{n - won - lost}.")
+    if won == n:
+        return text + " On our data, PIL is the better use of this budget at every size we trained."
+    if lost == n:
+        return text + (" On our data, the plain hourglass the budget affords is the better use of it at every size "
+                       "we trained.")
+    if won > lost:
+        return text + " On our data, PIL is the better use of this budget more often than depth, not everywhere."
+    if lost > won:
+        return text + " On our data, the plain hourglass the budget affords is better more often than PIL."
+    return text + " On our data, neither is clearly the better use of this budget."
+
+
 def plot_side_by_side(runs: pd.DataFrame, table: str, metric: str = "PCK", order: list[str] | None = None,
                       title: str = "", ax=None):
     """Dot per seed, bar for our mean, and a hollow diamond for the paper's number, per experiment."""
@@ -241,3 +575,105 @@ def plot_side_by_side(runs: pd.DataFrame, table: str, metric: str = "PCK", order
     ax.set_title(title)
     ax.grid(axis="y", alpha=0.3)
     return ax
+
+
+#: Colours of the two Table 2 series (plain hourglass, with PIL) and of the paper's numbers in the figures.
+SERIES_COLOURS = {"plain": "#08519c", "PIL": "#d95f0e", "paper": "#d62728"}
+
+
+def _seed_offsets(seeds: list[int], width: float = 0.12) -> dict[int, float]:
+    """A fixed horizontal offset per seed (no random jitter: the figure is the same on every machine)."""
+    order = sorted(seeds)
+    return {seed: (i - (len(order) - 1) / 2) * width / max(len(order) - 1, 1) for i, seed in enumerate(order)}
+
+
+def plot_depth(runs: pd.DataFrame, pairs: list[tuple[str, str]], metric: str = "PCK", title: str = "", axes=None):
+    """Two panels over the backbones in ``pairs``' order (x labelled with stacks x units): left, ours (a dot per
+    seed, a line through the means) without and with PIL; right, the paper's numbers for the same rows, kept on
+    their own axes (real LIP, not comparable in value)."""
+    import matplotlib.pyplot as plt
+
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [3, 2]})
+    ours, theirs = axes
+    labels = []
+    for base, _ in pairs:
+        stacks, units = hourglass_depth(str(runs.loc[runs.experiment == base, "model"].iloc[0]))
+        labels.append(f"{stacks}s-{units}u\n({stacks}x{units}={stacks * units})")
+    xs = np.arange(len(pairs))
+    offsets = _seed_offsets(sorted(runs.seed.unique()))
+    paper = {p.experiment: p.value for p in paper_numbers(metric=metric)}
+    for series, names in (("plain", [b for b, _ in pairs]), ("PIL", [p for _, p in pairs])):
+        colour = SERIES_COLOURS[series]
+        name = "hourglass" if series == "plain" else "hourglass + PIL"
+        rows = runs[runs.experiment.isin(names)]
+        x_of = {e: x for e, x in zip(names, xs)}
+        ours.scatter([x_of[e] + offsets[s] for e, s in zip(rows.experiment, rows.seed)], rows[metric], s=18,
+                     color=colour, alpha=0.55, label=f"ours, {name} (one seed)")
+        means = rows.groupby("experiment")[metric].mean().reindex(names)
+        ours.plot(xs, means.to_numpy(), "-o", color=colour, label=f"ours, {name} (mean over seeds)")
+        values = [paper.get(e, np.nan) for e in names]
+        theirs.plot(xs, values, "--D", color=colour, markerfacecolor="none", markeredgecolor=colour,
+                    label=f"paper's number, {name}")
+    for ax, what in ((ours, "ours (synthetic LIP-format data)"), (theirs, "the paper's numbers (real LIP)")):
+        ax.set_xticks(xs)
+        ax.set_xticklabels(labels)
+        ax.set_xlabel("pose hourglass: stacks-units (stacks x units)")
+        ax.set_ylabel(f"{metric} (%)")
+        ax.set_title(what, fontsize=10)
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
+    if title:
+        ours.figure.suptitle(title)
+    return axes
+
+
+def plot_budget(runs: pd.DataFrame, costs: pd.DataFrame, summary: pd.DataFrame, pairs: list[tuple[str, str]],
+                panels: tuple[tuple[str, str, float, bool], ...] = (
+                    ("params", "parameters at the runs' width (millions)", 1e-6, True),
+                    ("seconds_per_image", "training time per image (ms, from the runs' records)", 1e3, False)),
+                metric: str = "PCK", title: str = "", axes=None):
+    """PCK against cost, one panel per ``(cost column, axis label, scale, log axis)`` of ``panels``: a dot per run,
+    a marker per model's mean joined in depth order for the plain and the PIL series, and a grey arrow from each
+    backbone to its PIL model (what PIL buys at what cost).
+
+    Args:
+        runs: rows of :func:`runs_frame`; costs: :func:`run_costs` of the same runs; summary: :func:`cost_summary`.
+        pairs: :func:`pil_pairs`.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    if axes is None:
+        _, axes = plt.subplots(1, len(panels), figsize=(5.6 * len(panels), 4.4), squeeze=False)
+        axes = axes[0]
+    per_run = runs[["experiment", "seed", metric]].merge(costs, on=["experiment", "seed"])
+    s = summary.set_index("experiment")
+    for ax, (cost, label, scale, log) in zip(axes, panels):
+        for series, names in (("plain", [b for b, _ in pairs]), ("PIL", [p for _, p in pairs])):
+            colour = SERIES_COLOURS[series]
+            name = "hourglass" if series == "plain" else "hourglass + PIL"
+            rows = per_run[per_run.experiment.isin(names)]
+            ax.scatter(rows[cost] * scale, rows[metric], s=14, color=colour, alpha=0.45,
+                       label=f"{name} (one seed)")
+            ax.plot(s.loc[names, cost] * scale, s.loc[names, "mean"], "-o", color=colour,
+                    label=f"{name} (mean over seeds)")
+            for e in names:
+                ax.annotate(_short(e).replace("hg-", ""), (s.loc[e, cost] * scale, s.loc[e, "mean"]), fontsize=7,
+                            xytext=(4, -10 if series == "plain" else 5), textcoords="offset points", color=colour)
+        for base, pil in pairs:
+            ax.annotate("", xy=(s.loc[pil, cost] * scale, s.loc[pil, "mean"]),
+                        xytext=(s.loc[base, cost] * scale, s.loc[base, "mean"]),
+                        arrowprops={"arrowstyle": "->", "color": "0.6", "lw": 1})
+        if log:
+            ax.set_xscale("log")
+            ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))  # 0.1, 0.2, 0.5, 1, ...
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel(label)
+        ax.set_ylabel(f"{metric} (%)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="best")
+    if title:
+        axes[0].figure.suptitle(title)
+    return axes

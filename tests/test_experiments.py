@@ -66,12 +66,15 @@ def test_parsing_calibration_rates_are_the_scales_vgg_and_hg_rates():
     assert get_experiment("calib/parsing-hg-1s-8u", "cpu").model.width == 64
 
 
-def test_parsing_calibration_runs_belong_to_no_notebook_but_the_vgg16_reference_of_01():
+def test_parsing_calibration_runs_belong_to_no_notebook_but_the_references_of_01_and_02():
     from piltools.collection import NOTEBOOKS
 
     in_notebooks = {name for nb in NOTEBOOKS.values() for scale in SCALE_NAMES for name in nb.experiments_at(scale)}
-    assert in_notebooks & set(PARSING_CALIBRATION) == {"calib/parsing-vgg16"}
+    references = {"calib/parsing-vgg16", "calib/parsing-hg-1s-1u", "calib/parsing-hg-1s-2u"}
+    assert in_notebooks & set(PARSING_CALIBRATION) == references
     assert "calib/parsing-vgg16" in NOTEBOOKS["01"].experiments_at("cpu")
+    # Table 2's PIL rows parse with HG-1s-1u (the first row) and HG-1s-2u (the other three)
+    assert {"calib/parsing-hg-1s-1u", "calib/parsing-hg-1s-2u"} <= set(NOTEBOOKS["02"].experiments_at("cpu"))
     assert [n for n in list_experiments() if n.startswith("calib/")] == list(PARSING_CALIBRATION)
 
 

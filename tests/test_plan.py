@@ -45,6 +45,11 @@ def test_registry_lists_each_notebooks_runs() -> None:
     assert len(TABLE1) == 7
     assert C.needed_runs("01_table1_vgg16_ablation.ipynb", "smoke") == [(n, 0) for n in
                                                                           (*TABLE1, "calib/parsing-vgg16")]
+    # 02: the 8 Table 2 experiments and the parsing networks of its PIL rows alone (HG-1s-1u, HG-1s-2u)
+    table2 = [n for n in list_experiments() if n.startswith("table2/")]
+    assert len(table2) == 8
+    assert C.needed_runs("02", "cpu") == [(n, s) for n in (*table2, "calib/parsing-hg-1s-1u", "calib/parsing-hg-1s-2u")
+                                          for s in (0, 1, 2)]
     # 03: the 4 Table 3 runs and the pose network's baseline row; at cpu the pose network is HG-2s-1u and the
     # HG-1s-2u row is Table 2's HG-2s-1u-PIL(HG-1s-2u) run; at paper scale HG-4s-2u and Table 2's HG-4s-2u PIL row
     assert {n for n, _ in C.needed_runs("03", "cpu")} == {
@@ -141,8 +146,9 @@ def test_interrupted_run_resumes_in_the_estimate(tmp_path: Path, fake_steps: lis
 
 def test_shared_runs_listed_once_and_totals_add_up(tmp_path: Path, fake_steps: list[str]) -> None:
     plan = PL.make_plan(["02", "06", "04"], "smoke", jobs=2, out=tmp_path)
-    # 02: 8 runs; 06: 2 runs, both in 02; 04: mpii baseline, transfer + its source table2/hg-8s-1u-pil (in 02)
-    assert len(plan.runs) == 8 + 2
+    # 02: 8 runs + 2 parsing networks alone; 06: 2 runs, both in 02; 04: mpii baseline, transfer + its source
+    # table2/hg-8s-1u-pil (in 02)
+    assert len(plan.runs) == 10 + 2
     assert plan.runs_of("06") == [r for r in plan.runs if r.config.name in ("table2/hg-1s-1u", "table2/hg-1s-1u-pil")]
     source = next(r for r in plan.runs if r.config.name == "table2/hg-8s-1u-pil")
     assert source.notebooks == ["02", "04"] and source.is_source
@@ -155,7 +161,7 @@ def test_shared_runs_listed_once_and_totals_add_up(tmp_path: Path, fake_steps: l
     text = plan.lines()
     assert sum("table2/hg-8s-1u-pil " in line for line in text) == 1
     assert any("shared by 02, 04" in line and "(transfer source)" in line for line in text)
-    assert any(line.startswith("total: 10 distinct runs, 0 done, 10 to train") and "--jobs 2" in line
+    assert any(line.startswith("total: 12 distinct runs, 0 done, 12 to train") and "--jobs 2" in line
                for line in text)
 
 

@@ -120,3 +120,194 @@ def test_parsing_branches_against_their_network_alone():
     assert "Every branch is within 5 points of its network alone" in ok
     # the tolerance is the documented criterion, and a looser one lets the -6 branch pass
     assert "Every branch" in reports.describe_parsing_branches(runs, alone, tolerance=6.5)
+
+
+# ---------------------------------------------------------------------------- Table 2: PIL across hourglass depths
+TABLE2_PAIRS = [("table2/hg-1s-1u", "table2/hg-1s-1u-pil"), ("table2/hg-2s-1u", "table2/hg-2s-1u-pil"),
+                ("table2/hg-4s-2u", "table2/hg-4s-2u-pil"), ("table2/hg-8s-1u", "table2/hg-8s-1u-pil")]
+TABLE2_MODELS = {"table2/hg-1s-1u": "HG-1s-1u", "table2/hg-1s-1u-pil": "HG-1s-1u-PIL(HG-1s-1u)",
+                 "table2/hg-2s-1u": "HG-2s-1u", "table2/hg-2s-1u-pil": "HG-2s-1u-PIL(HG-1s-2u)",
+                 "table2/hg-4s-2u": "HG-4s-2u", "table2/hg-4s-2u-pil": "HG-4s-2u-PIL(HG-1s-2u)",
+                 "table2/hg-8s-1u": "HG-8s-1u", "table2/hg-8s-1u-pil": "HG-8s-1u-PIL(HG-1s-2u)"}
+#: Hand-placed gains (PIL - backbone) per depth, seeds 0, 1, 2; the backbones score 50, 55, 60, 62 in every seed.
+TABLE2_GAINS = {"table2/hg-1s-1u": [4.0, 3.0, 5.0], "table2/hg-2s-1u": [2.0, 3.0, 1.0],
+                "table2/hg-4s-2u": [1.0, 0.5, 1.5], "table2/hg-8s-1u": [1.0, -0.5, 0.5]}
+TABLE2_BASE = {"table2/hg-1s-1u": 50.0, "table2/hg-2s-1u": 55.0, "table2/hg-4s-2u": 60.0, "table2/hg-8s-1u": 62.0}
+
+
+def _table2_runs(gains: dict[str, list[float]] = TABLE2_GAINS) -> pd.DataFrame:
+    rows = []
+    for base, pil in TABLE2_PAIRS:
+        for seed, g in enumerate(gains[base]):
+            rows.append({"experiment": base, "model": TABLE2_MODELS[base], "seed": seed, "PCK": TABLE2_BASE[base]})
+            rows.append({"experiment": pil, "model": TABLE2_MODELS[pil], "seed": seed, "PCK": TABLE2_BASE[base] + g})
+    return pd.DataFrame(rows)
+
+
+def test_hourglass_depth_and_pil_pairs():
+    assert reports.hourglass_depth("HG-4s-2u") == reports.hourglass_depth("HG-4s-2u-PIL(HG-1s-2u)") == (4, 2)
+    assert reports.hourglass_depth("HG-8s-1u-PIL(HG-1s-2u)") == (8, 1)  # the pose net's, not the parsing net's
+    with pytest.raises(ValueError, match="not a stacked hourglass"):
+        reports.hourglass_depth("VGG16-PIL(VGG16)")
+    from piltools.experiments import list_experiments
+
+    assert reports.pil_pairs([n for n in list_experiments() if n.startswith("table2/")]) == TABLE2_PAIRS
+    assert reports.pil_pairs(["table1/vgg16", "table1/vgg16-self", "table1/vgg16-pil"]) == [
+        ("table1/vgg16", "table1/vgg16-pil")]
+
+
+def test_parameter_count_on_the_meta_device_is_the_built_models():
+    import torch
+
+    from piltools.experiments import get_experiment
+    from piltools.models import create_model
+
+    # the sizes the paper calls similar, at its width (256 features): as `python -m piltools params` prints them
+    assert reports.parameter_count(get_experiment("table2/hg-1s-1u-pil", "paper")) == 8_326_052
+    assert reports.parameter_count(get_experiment("table2/hg-2s-1u", "paper")) == 6_140_768
+    cfg = get_experiment("table2/hg-2s-1u-pil", "smoke")
+    torch.manual_seed(0)
+    built = create_model(cfg.model.name, **cfg.model.overrides())
+    assert reports.parameter_count(cfg) == sum(p.numel() for p in built.parameters())
+
+
+def test_training_seconds_per_image_from_the_recorded_epochs(tmp_path):
+    from piltools.experiments import get_experiment
+    from piltools.runs import RunResult
+
+    cpu = get_experiment("table2/hg-1s-1u", "cpu")
+    # cpu: 1000 synthetic training images // batch 4 = 250 whole batches = 1000 images per epoch
+    assert reports.train_images_per_epoch(cpu) == 1000
+    # smoke: 16 images // 4 = 4 batches, capped at steps_per_epoch 2 -> 8 images; 18 images would drop the last 2
+    smoke = get_experiment("table2/hg-1s-1u", "smoke")
+    assert reports.train_images_per_epoch(smoke) == 8 and reports.train_images_per_epoch(cpu, n_train=18) == 16
+    with pytest.raises(ValueError, match="real data"):
+        reports.train_images_per_epoch(get_experiment("table2/hg-1s-1u", "paper"))
+    rows = [{"epoch": e, "seconds": s} for e, s in enumerate([10.0, 30.0, 12.0, math.nan], start=1)]
+    result = RunResult(run_dir=tmp_path, config=cpu, metrics=rows)
+    # median of 10, 30, 12 (the NaN epoch is left out) = 12 s over 1000 images
+    assert reports.seconds_per_image(result) == pytest.approx(0.012)
+    assert math.isnan(reports.seconds_per_image(RunResult(run_dir=tmp_path, config=cpu)))
+    costs = reports.run_costs([result, RunResult(run_dir=tmp_path, config=get_experiment("table2/hg-1s-1u", "cpu", 1),
+                                                 metrics=[{"epoch": 1, "seconds": 14.0}])])
+    assert list(costs.columns) == ["experiment", "model", "seed", "width", "params", "params_paper",
+                                   "seconds_per_image"]
+    assert costs.seed.tolist() == [0, 1] and costs.width.tolist() == [64, 64]
+    assert costs.params.nunique() == 1 and costs.params[0] == reports.parameter_count(cpu)
+    assert costs.params_paper[0] == reports.parameter_count(get_experiment("table2/hg-1s-1u", "paper"))
+    runs = pd.DataFrame({"experiment": ["table2/hg-1s-1u"] * 2, "seed": [0, 1], "PCK": [50.0, 52.0]})
+    summary = reports.cost_summary(runs, costs)
+    # seconds per image: the mean of the seeds' 0.012 and 0.014
+    assert summary.loc[0, "seconds_per_image"] == pytest.approx(0.013) and summary.loc[0, "mean"] == 51.0
+
+
+def test_pil_gains_and_the_every_depth_verdict():
+    gains = reports.pil_gains(_table2_runs(), TABLE2_PAIRS)
+    assert gains.depth.tolist() == [1, 2, 8, 8] and gains.stacks.tolist() == [1, 2, 4, 8]
+    # hg-1s-1u: gains 4, 3, 5 -> mean 4, std 1, clear; hg-8s-1u: 1, -0.5, 0.5 -> not in every seed
+    assert gains.loc[0, "per_seed"] == [4.0, 3.0, 5.0] and gains.loc[0, "std"] == pytest.approx(1.0)
+    assert gains.every_seed.tolist() == [True, True, True, False] and gains.clear.tolist() == [True, True, True, False]
+    # the paper's gains: 82.2 - 78.8, 83.0 - 80.8, 85.3 - 84.5, 85.6 - 84.9
+    assert gains.paper.tolist() == pytest.approx([3.4, 2.2, 0.8, 0.7])
+    text = reports.describe_pil_every_depth(gains)
+    assert "hg-1s-1u +4.0 (per seed +4.0, +3.0, +5.0; paper +3.4)" in text
+    assert "better in every seed at 3 of 4 depths and on average at 4; not in every seed at hg-8s-1u" in text
+    fine = {**TABLE2_GAINS, "table2/hg-8s-1u": [1.0, 1.5, 0.5]}
+    assert "better at all 4 depths in every seed, by more than the spread" in reports.describe_pil_every_depth(
+        reports.pil_gains(_table2_runs(fine), TABLE2_PAIRS))
+
+
+def test_the_gain_trend_over_depth():
+    t = reports.gain_trend(reports.pil_gains(_table2_runs(), TABLE2_PAIRS))
+    # x = log2(1, 2, 8, 8) = 0, 1, 3, 3: mean 1.75, Sxx = 1.75^2 + 0.75^2 + 2 x 1.25^2 = 6.75.
+    # seed 0, gains 4, 2, 1, 1 (mean 2): Sxy = -1.75x2 - 0.75x0 + 1.25x(-1) + 1.25x(-1) = -6 -> slope -6/6.75 = -8/9
+    # seed 1, gains 3, 3, 0.5, -0.5 (mean 1.5): Sxy = -2.625 - 1.125 - 1.25 - 2.5 = -7.5 -> -10/9
+    # seed 2, gains 5, 1, 1.5, 0.5 (mean 2): Sxy = -5.25 + 0.75 - 0.625 - 1.875 = -7 -> -28/27
+    assert t["slopes"] == pytest.approx([-8 / 9, -10 / 9, -28 / 27]) and t["shrinks_in"] == 3
+    # rank correlation: depth ranks 1, 2, 3.5, 3.5 against mean-gain ranks 4, 3, 2, 1 (4, 2, 1, 1/3):
+    # sum of products of the centred ranks -4.5 over sqrt(4.5 x 5) = -0.9487; the paper's gains rank the same
+    assert t["rho"] == pytest.approx(-4.5 / math.sqrt(22.5)) and t["paper_rho"] == pytest.approx(t["rho"])
+    # the paper's gains 3.4, 2.2, 0.8, 0.7 (mean 1.775): Sxy = -1.75x1.625 - 0.75x0.425 + 1.25x(-0.975 - 1.075)
+    assert t["paper_slope"] == pytest.approx(-5.725 / 6.75)
+    text = reports.describe_gain_trend(reports.pil_gains(_table2_runs(), TABLE2_PAIRS))
+    assert "hg-1s-1u (depth 1) +4.0 +- 1.0" in text and "per seed: -0.9, -1.1, -1.0" in text
+    assert "shrinks with depth in every seed, by more than the seeds' spread" in text
+    grows = {b: [-g for g in gs] for b, gs in TABLE2_GAINS.items()}
+    assert "does NOT shrink" in reports.describe_gain_trend(reports.pil_gains(_table2_runs(grows), TABLE2_PAIRS))
+    mixed = {**TABLE2_GAINS, "table2/hg-8s-1u": [1.0, 6.0, 0.5], "table2/hg-4s-2u": [1.0, 6.0, 1.5]}
+    assert "only in 2 of 3 seeds" in reports.describe_gain_trend(reports.pil_gains(_table2_runs(mixed), TABLE2_PAIRS))
+    one = _table2_runs()
+    assert "In the single seed run the gain shrinks" in reports.describe_gain_trend(
+        reports.pil_gains(one[one.seed == 0], TABLE2_PAIRS))
+
+
+def _table2_summary(runs: pd.DataFrame, params: dict[str, float], seconds: dict[str, float]) -> pd.DataFrame:
+    costs = pd.DataFrame([{"experiment": e, "model": TABLE2_MODELS[e], "seed": s, "width": 64, "params": params[e],
+                           "params_paper": 16 * params[e], "seconds_per_image": seconds[e]}
+                          for e, s in zip(runs.experiment, runs.seed)])
+    return reports.cost_summary(runs, costs)
+
+
+def test_size_comparison_says_what_it_is_worth():
+    runs = _table2_runs()
+    params = {e: 1e5 * (i + 1) for i, e in enumerate(TABLE2_MODELS)}  # 1s-1u 0.1M, 1s-1u-pil 0.2M, 2s-1u 0.3M, ...
+    seconds = {e: 0.01 for e in TABLE2_MODELS}
+    # hg-1s-1u-pil (54, 53, 55) - hg-2s-1u (55): -1, -2, 0
+    text = reports.describe_size_comparison(runs, _table2_summary(runs, params, seconds), "table2/hg-1s-1u-pil",
+                                            "table2/hg-2s-1u", 82.2, 80.8)
+    assert "per seed: -1.0, -2.0, +0.0" in text and "The paper reports +1.4 (82.2 vs 80.8)" in text
+    # 0.2M / 0.3M = 0.67x at the runs' width and (x16) at the paper's; the same time per image
+    assert "0.2M parameters at the runs' width (64) and 3.2M at the paper's, 0.3M and 4.8M" in text
+    assert "0.67x and 0.67x" in text and "10.0 vs 10.0 ms (1.00x)" in text
+    assert "not size-matched (hg-1s-1u-pil: -33% parameters at the paper's width" in text
+    assert "does not lead even with that budget" in text
+    even = {**params, "table2/hg-1s-1u-pil": 3.1e5}
+    assert "matched within 10% on all three" in reports.describe_size_comparison(
+        runs, _table2_summary(runs, even, seconds), "table2/hg-1s-1u-pil", "table2/hg-2s-1u")
+
+
+def test_budget_verdict_compares_pil_with_the_plain_hourglasses_it_can_afford():
+    runs = _table2_runs()
+    # costs: plain 1, 2, 8, 9; PIL 1.5, 3, 8.5, 10. Means: plain 50, 55, 60, 62; PIL 54, 57, 61, 62.33
+    params = {"table2/hg-1s-1u": 1e6, "table2/hg-1s-1u-pil": 1.5e6, "table2/hg-2s-1u": 2e6,
+              "table2/hg-2s-1u-pil": 3e6, "table2/hg-4s-2u": 8e6, "table2/hg-4s-2u-pil": 8.5e6,
+              "table2/hg-8s-1u": 9e6, "table2/hg-8s-1u-pil": 10e6}
+    seconds = {e: 0.01 for e in TABLE2_MODELS}
+    summary = _table2_summary(runs, params, seconds)
+    text = reports.describe_budget(runs, summary, TABLE2_PAIRS, "params", "M parameters", 1e-6)
+    # 1s-1u-pil (1.5M) can afford only hg-1s-1u: +4, +3, +5 -> PIL; 2s-1u-pil (3M) affords hg-2s-1u: +2, +3, +1;
+    # 4s-2u-pil (8.5M) affords hg-4s-2u (60): PIL; 8s-1u-pil (10M) affords hg-8s-1u: +1, -0.5, +0.5 -> undecided
+    assert "hg-1s-1u-pil (1.5 M parameters): the best plain hourglass it affords is hg-1s-1u (1)" in text
+    assert "the cheapest plain hourglass reaching its mean is hg-2s-1u at 2 (1.33x)" in text
+    assert "PIL is the better use of the budget at 3 of 4 budgets" in text and "the plain hourglass at 0" in text
+    assert "hg-8s-1u-pil (10 M parameters)" in text and "no plain hourglass we trained reaches its mean" in text
+    # make PIL dearer than the next depth: 1s-1u-pil at 2.5M now affords hg-2s-1u (55 > 54, 53, 55: not every seed)
+    dear = {**params, "table2/hg-1s-1u-pil": 2.5e6, "table2/hg-2s-1u-pil": 9e6}
+    text = reports.describe_budget(runs, _table2_summary(runs, dear, seconds), TABLE2_PAIRS, "params", "M", 1e-6)
+    # 2s-1u-pil at 9M affords hg-8s-1u (62 > 57, 58, 56 in every seed): depth
+    assert "at 1 of 4 budgets" in text and "the plain hourglass at 1, undecided at 2" in text
+
+
+def test_table2_figures_draw_ours_and_the_papers_apart():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = _table2_runs()
+    ours, theirs = reports.plot_depth(runs, TABLE2_PAIRS)
+    # ours: a line of means per series (4 points each); the paper's panel: its 4 + 4 numbers of Table 2
+    assert [len(line.get_xdata()) for line in ours.get_lines()] == [4, 4]
+    assert [list(line.get_ydata()) for line in theirs.get_lines()] == [[78.8, 80.8, 84.5, 84.9],
+                                                                      [82.2, 83.0, 85.3, 85.6]]
+    assert ours.get_xticklabels()[2].get_text() == "4s-2u\n(4x2=8)"
+    seconds = {e: 0.01 * (i + 1) for i, e in enumerate(TABLE2_MODELS)}
+    params = {e: 1e5 * (i + 1) for i, e in enumerate(TABLE2_MODELS)}
+    summary = _table2_summary(runs, params, seconds)
+    costs = pd.DataFrame([{"experiment": e, "seed": s, "params": params[e], "seconds_per_image": seconds[e]}
+                          for e, s in zip(runs.experiment, runs.seed)])
+    axes = reports.plot_budget(runs, costs, summary, TABLE2_PAIRS)
+    assert len(axes) == 2 and axes[0].get_xscale() == "log" and axes[1].get_xscale() == "linear"
+    # the PIL series' means at 0.2, 0.4, 0.6, 0.8 M parameters
+    assert list(axes[0].get_lines()[1].get_xdata()) == pytest.approx([0.2, 0.4, 0.6, 0.8])
+    plt.close("all")
