@@ -64,7 +64,9 @@ class ModelConfig:
         parsing_input: what the PIL parsing encoder sees: ``"image"`` (the
             paper) or ``"oracle"``, the one-hot of the ground-truth parsing
             labels of the input crop (a control beyond the paper: the most
-            that parsing can give PIL; needs data with parsing labels).
+            that parsing can give PIL; needs data with parsing labels). The
+            flip test mirrors it with left and right labels swapped; a test
+            scale other than 1 resizes it bilinearly, as the image.
     """
 
     name: str = "VGG16-PIL(VGG16)"

@@ -677,3 +677,211 @@ def plot_budget(runs: pd.DataFrame, costs: pd.DataFrame, summary: pd.DataFrame, 
     if title:
         axes[0].figure.suptitle(title)
     return axes
+
+
+# ----------------------------------------------------------------------------
+# Table 3: parsing quality against pose accuracy, and its controls
+# ----------------------------------------------------------------------------
+#: The role of each Table 3 run in :func:`table3_frame`: a learned-parsing row (``"parsing depth"``), the pose
+#: network without PIL (``"baseline"``), or one of the controls beyond the paper.
+CONTROL_ROLES: dict[str, str] = {"table3/oracle-parsing": "oracle parsing",
+                                 "table3/no-parsing-loss": "beta = 0",
+                                 "table3/shuffled-kernels": "shuffled kernels"}
+#: Resamples and seed of the bootstrap interval of :func:`parsing_pose_correlation` (fixed: the same interval on
+#: every machine).
+BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED = 2000, 0
+
+
+def table3_frame(runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs of notebook 03 with their ``role`` and the ``parsing_units`` of their parsing network.
+
+    Args:
+        runs: rows of :func:`runs_frame` of Table 3 at one scale (its four parsing depths, its baseline row) and
+            of its controls (:data:`CONTROL_ROLES`).
+
+    Returns:
+        A copy with ``role`` (``"parsing depth"``, ``"baseline"`` or a control) and ``parsing_units`` (1, 2, 4, 8;
+        NaN for the baseline); the controls' parsing network is HG-1s-2u.
+    """
+    out = runs.copy()
+    units = []
+    roles = []
+    for exp, model in zip(out.experiment, out.model):
+        net = parsing_network_of(str(model))
+        units.append(float(net.split("-")[-1].rstrip("u)")) if net else np.nan)
+        roles.append(CONTROL_ROLES.get(exp, "parsing depth" if net else "baseline"))
+    out["role"] = roles
+    out["parsing_units"] = units
+    return out
+
+
+def table3_side_by_side(frame: pd.DataFrame, scale: str) -> pd.DataFrame:
+    """Table 3 as the paper prints it (a row per parsing depth: mIoU and PCK, and the baseline's PCK), ours
+    (mean +- std over seeds) beside the paper's numbers, then the controls (no paper number: beyond the paper).
+
+    Args:
+        frame: :func:`table3_frame`.
+        scale: the scale of our runs.
+    """
+    paper = {(p.row, p.metric): p.value for p in paper_numbers(table="Table 3")}
+    rows = []
+    for (role, units), g in frame.groupby(["role", "parsing_units"], sort=False, dropna=False):
+        if role == "parsing depth":
+            label = f"HG-1s-{int(units)}u"
+        elif role == "baseline":
+            label = "Baseline (HG-4s-2u)"
+        else:
+            label = None
+        rows.append({
+            "row": label or role, "experiment": g.experiment.iloc[0], "model": g.model.iloc[0],
+            "paper mIoU (paper's number)": paper.get((label, "mIoU"), np.nan),
+            "ours mIoU mean": g.parsing_mIoU.mean(), "ours mIoU std": g.parsing_mIoU.std(ddof=1),
+            "paper PCK (paper's number)": paper.get((label, "PCK"), np.nan),
+            "ours PCK mean": g.PCK.mean(), "ours PCK std": g.PCK.std(ddof=1),
+            "seeds": int(g.seed.count()), "scale": scale,
+        })
+    return pd.DataFrame(rows)
+
+
+def parsing_pose_correlation(frame: pd.DataFrame) -> dict[str, Any]:
+    """Does PCK rise with parsing mIoU? Spearman's rank correlation over the learned-parsing runs (one point per
+    run), with a percentile bootstrap interval (runs resampled with replacement, :data:`BOOTSTRAP_RESAMPLES`
+    resamples, seed :data:`BOOTSTRAP_SEED`), and the same correlation of the paper's four points.
+
+    Returns:
+        ``{"rho", "low", "high" (the 95% interval), "n" (runs), "paper_rho", "per_seed" (rho within each seed's
+        runs)}``.
+    """
+    learned = frame[frame.role == "parsing depth"].dropna(subset=["parsing_mIoU", "PCK"])
+    x, y = learned.parsing_mIoU.to_numpy(dtype=float), learned.PCK.to_numpy(dtype=float)
+    rho = _rank_correlation(x, y) if len(x) > 1 else float("nan")
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    boot = []
+    for _ in range(BOOTSTRAP_RESAMPLES if len(x) > 2 else 0):
+        pick = rng.integers(0, len(x), len(x))
+        boot.append(_rank_correlation(x[pick], y[pick]))
+    boot = np.array([b for b in boot if not np.isnan(b)])
+    low, high = (np.percentile(boot, [2.5, 97.5]) if len(boot) else (np.nan, np.nan))
+    paper = [(p.row, p.metric, p.value) for p in paper_numbers(table="Table 3")]
+    miou = {row: v for row, m, v in paper if m == "mIoU"}
+    pck = {row: v for row, m, v in paper if m == "PCK"}
+    rows = sorted(miou)
+    paper_rho = _rank_correlation(np.array([miou[r] for r in rows]), np.array([pck[r] for r in rows]))
+    per_seed = {int(s): _rank_correlation(g.parsing_mIoU.to_numpy(dtype=float), g.PCK.to_numpy(dtype=float))
+                for s, g in learned.groupby("seed") if len(g) > 1}
+    return {"rho": rho, "low": float(low), "high": float(high), "n": len(x), "paper_rho": paper_rho,
+            "per_seed": per_seed}
+
+
+def describe_parsing_pose_correlation(frame: pd.DataFrame) -> str:
+    """A verdict computed from :func:`parsing_pose_correlation`: the per-depth means, the correlation with its
+    interval and the paper's. "PCK rises with mIoU" needs the whole 95% interval above 0."""
+    c = parsing_pose_correlation(frame)
+    learned = frame[frame.role == "parsing depth"]
+    means = learned.groupby("parsing_units")[["parsing_mIoU", "PCK"]].mean()
+    text = ("Learned parsing, mean over seeds (parsing network: mIoU -> PCK): "
+            + "; ".join(f"HG-1s-{int(u)}u: {r.parsing_mIoU:.1f} -> {r.PCK:.1f}" for u, r in means.iterrows()) + ". ")
+    if c["n"] < 3 or np.isnan(c["rho"]):
+        return text + f"Too few runs ({c['n']}) for a rank correlation."
+    text += (f"Rank correlation of PCK with parsing mIoU over the {c['n']} runs: {c['rho']:+.2f} "
+             f"(95% bootstrap interval {c['low']:+.2f} .. {c['high']:+.2f}; within each seed: "
+             + ", ".join(f"{r:+.2f}" for r in c["per_seed"].values())
+             + f"). The paper's four points have {c['paper_rho']:+.2f}. ")
+    if c["low"] > 0:
+        return text + "On our data PCK rises with parsing quality: the interval lies above 0."
+    if c["high"] < 0:
+        return text + "On our data PCK FALLS as parsing quality rises: the interval lies below 0."
+    return text + ("On our data the rise of PCK with parsing quality is not established: the interval includes 0 "
+                   "(the paper's claim is not confirmed here).")
+
+
+def describe_controls(frame: pd.DataFrame, learned: str, baseline: str) -> tuple[str, dict[str, bool]]:
+    """Where the controls sit, computed from the numbers, each with its per-seed differences
+    (:func:`difference`).
+
+    Args:
+        frame: :func:`table3_frame`.
+        learned: the learned-parsing row the controls share their parsing network with (HG-1s-2u).
+        baseline: the pose network without PIL.
+
+    Returns:
+        ``(text, findings)``; ``findings`` holds which explanations the numbers support ("clearly": better in
+        every seed by more than the spread, :func:`difference`, over two seeds or more): ``"pil_helps"`` (the
+        learned row clearly beats the baseline), ``"oracle_helps"`` (oracle clearly beats learned),
+        ``"supervision_matters"`` (learned clearly beats beta = 0), ``"kernels_specific"`` (learned clearly beats
+        shuffled), ``"kernels_help_without_parsing"`` (beta = 0 clearly beats the baseline).
+    """
+    by_role = {role: frame[frame.role == role].experiment.iloc[0] for role in CONTROL_ROLES.values()
+               if (frame.role == role).any()}
+    comparisons = [("pil_helps", learned, baseline, "learned parsing vs no PIL"),
+                   ("oracle_helps", by_role.get("oracle parsing"), learned, "oracle parsing vs learned parsing"),
+                   ("supervision_matters", learned, by_role.get("beta = 0"), "learned parsing vs beta = 0"),
+                   ("kernels_specific", learned, by_role.get("shuffled kernels"),
+                    "own kernels vs shuffled kernels (same trained models)"),
+                   ("kernels_help_without_parsing", by_role.get("beta = 0"), baseline, "beta = 0 vs no PIL")]
+    lines, findings = [], {}
+    for key, a, b, what in comparisons:
+        if a is None or b is None:
+            continue
+        d = difference(frame, a, b)
+        findings[key] = d["clear"] and len(d["seeds"]) > 1  # one seed has no spread to judge "clear" by
+        lines.append(f"- {what}: {describe_difference(d)}")
+    return "\n".join(lines), findings
+
+
+def describe_explanations(findings: dict[str, bool], rises_with_parsing: bool) -> str:
+    """Which of the paper's explanations the numbers support, one sentence each, from :func:`describe_controls`'
+    findings and whether PCK rises with parsing mIoU (:func:`parsing_pose_correlation`'s interval above 0)."""
+    out = []
+    if "pil_helps" in findings:
+        out.append("PIL improves the pose network: " + ("yes, in every seed by more than the spread."
+                                                        if findings["pil_helps"] else "not clearly."))
+    out.append("Better parsing gives better pose (the paper's Table 3): "
+               + ("supported: PCK rises with mIoU." if rises_with_parsing else "not supported on our data."))
+    if "oracle_helps" in findings:
+        out.append("Perfect parsing would help more than our learned parsing: "
+                   + ("yes, the oracle is clearly better." if findings["oracle_helps"] else
+                      "no, the oracle is not clearly better, so parsing quality is not what limits PIL here."))
+    if "supervision_matters" in findings:
+        out.append("The gain needs parsing supervision: "
+                   + ("yes, beta = 0 is clearly worse." if findings["supervision_matters"] else
+                      "no, beta = 0 is not clearly worse: dynamic kernels from an image network do as well here."))
+    if "kernels_specific" in findings:
+        out.append("The kernels are specific to the image: "
+                   + ("yes, PCK drops clearly with another image's kernels." if findings["kernels_specific"] else
+                      "no clear drop with another image's kernels: the pose network does not rely on which image "
+                      "they were predicted for."))
+    return "\n".join(f"- {s}" for s in out)
+
+
+def plot_parsing_vs_pose(frame: pd.DataFrame, title: str = "", ax=None):
+    """PCK against parsing mIoU, one point per run: the learned-parsing runs coloured by parsing depth, the
+    oracle, beta = 0 and shuffled-kernel runs with their own markers, the baseline (no parsing) as a band
+    (mean +- std over seeds)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.5, 4.5))
+    base = frame[frame.role == "baseline"].PCK
+    if len(base):
+        spread = base.std(ddof=1) if len(base) > 1 else 0.0
+        ax.axhspan(base.mean() - spread, base.mean() + spread, color="#bdbdbd", alpha=0.5,
+                   label=f"no PIL (mean +- std, {len(base)} seed(s))")
+        ax.axhline(base.mean(), color="#737373", lw=1)
+    learned = frame[frame.role == "parsing depth"].assign(
+        parsing=lambda f: [f"HG-1s-{int(u)}u" for u in f.parsing_units])
+    sns.scatterplot(data=learned, x="parsing_mIoU", y="PCK", hue="parsing", palette="viridis", s=60, ax=ax,
+                    hue_order=sorted(learned.parsing.unique(), key=lambda s: int(s.split("-")[-1][:-1])))
+    markers = {"oracle parsing": ("*", "#d62728"), "beta = 0": ("X", "#6a3d9a"), "shuffled kernels": ("v", "#ff7f00")}
+    for role, (marker, colour) in markers.items():
+        g = frame[frame.role == role]
+        if len(g):
+            ax.scatter(g.parsing_mIoU, g.PCK, marker=marker, s=110, color=colour, edgecolor="black", linewidth=0.6,
+                       label=role, zorder=5)
+    ax.set_xlabel("parsing mIoU of the model's own parsing branch (%)")
+    ax.set_ylabel("PCK (%)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    return ax

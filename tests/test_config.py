@@ -123,7 +123,9 @@ def test_multi_person_hyperparameters_are_hash_neutral_config_values() -> None:
     assert d["train"]["eval_peak_threshold"] == PEAK_THRESHOLD == 0.1
     # ... but at today's values stay out of the run hash, so committed run ids do not move
     assert HASH_NEUTRAL_DEFAULTS == {"data.offset_radius": 14.0, "train.eval_group_radius": 0.1,
-                                     "train.eval_peak_threshold": 0.1, "train.parsing_lr_mult": 1.0}
+                                     "train.eval_peak_threshold": 0.1, "train.parsing_lr_mult": 1.0,
+                                     "model.parsing_input": "image", "train.eval_kernels": "own",
+                                     "train.freeze_pil": False, "evaluate_from": None}
     hashed = hashed_config(cfg)
     assert "offset_radius" not in hashed["data"] and "eval_group_radius" not in hashed["train"]
     assert run_id(with_changes(cfg, data={"offset_radius": 10.0})) != run_id(cfg)

@@ -36,8 +36,10 @@ def test_tables_are_covered():
     names = list_experiments()
     assert sum(n.startswith("table1/") for n in names) == 7
     assert sum(n.startswith("table2/") for n in names) == 8
-    assert [n for n in names if n.startswith("table3/")] == [f"table3/pil-hg-1s-{u}u" for u in (1, 2, 4, 8)]
-    assert {"table5/baseline", "table5/pil", "mpii/hg-8s-1u", "mpii/hg-8s-1u-pil-transfer"} <= set(names)
+    assert [n for n in names if n.startswith("table3/")] == [f"table3/pil-hg-1s-{u}u" for u in (1, 2, 4, 8)] + [
+        "table3/oracle-parsing", "table3/no-parsing-loss", "table3/shuffled-kernels"]  # the last three: controls
+    assert {"table5/baseline", "table5/pil", "mpii/hg-8s-1u", "mpii/hg-8s-1u-pil-transfer",
+            "mpii/hg-8s-1u-pil-random"} <= set(names)
     assert get_experiment("mpii/hg-8s-1u-pil-transfer", "cpu").transfer_from == "table2/hg-8s-1u-pil"
     assert get_experiment("mpii/hg-8s-1u", "cpu").train.parsing_loss is False  # MPII has no parsing labels
 
@@ -66,15 +68,17 @@ def test_parsing_calibration_rates_are_the_scales_vgg_and_hg_rates():
     assert get_experiment("calib/parsing-hg-1s-8u", "cpu").model.width == 64
 
 
-def test_parsing_calibration_runs_belong_to_no_notebook_but_the_references_of_01_and_02():
+def test_parsing_calibration_runs_are_read_by_the_notebooks_of_their_pil_rows():
     from piltools.collection import NOTEBOOKS
 
-    in_notebooks = {name for nb in NOTEBOOKS.values() for scale in SCALE_NAMES for name in nb.experiments_at(scale)}
-    references = {"calib/parsing-vgg16", "calib/parsing-hg-1s-1u", "calib/parsing-hg-1s-2u"}
-    assert in_notebooks & set(PARSING_CALIBRATION) == references
-    assert "calib/parsing-vgg16" in NOTEBOOKS["01"].experiments_at("cpu")
-    # Table 2's PIL rows parse with HG-1s-1u (the first row) and HG-1s-2u (the other three)
-    assert {"calib/parsing-hg-1s-1u", "calib/parsing-hg-1s-2u"} <= set(NOTEBOOKS["02"].experiments_at("cpu"))
+    def read_by(prefix: str) -> set[str]:
+        return {n for scale in SCALE_NAMES for n in NOTEBOOKS[prefix].experiments_at(scale)} & set(PARSING_CALIBRATION)
+
+    assert read_by("01") == {"calib/parsing-vgg16"}
+    # Table 2's PIL rows parse with HG-1s-1u (the first row) and HG-1s-2u (the other three); Table 3 with all four
+    assert read_by("02") == {"calib/parsing-hg-1s-1u", "calib/parsing-hg-1s-2u"}
+    assert read_by("03") == {f"calib/parsing-hg-1s-{u}u" for u in (1, 2, 4, 8)}
+    assert not read_by("04") | read_by("05") | read_by("06")
     assert [n for n in list_experiments() if n.startswith("calib/")] == list(PARSING_CALIBRATION)
 
 

@@ -51,13 +51,16 @@ def test_registry_lists_each_notebooks_runs() -> None:
     assert C.needed_runs("02", "cpu") == [(n, s) for n in (*table2, "calib/parsing-hg-1s-1u", "calib/parsing-hg-1s-2u")
                                           for s in (0, 1, 2)]
     # 03: the 4 Table 3 runs and the pose network's baseline row; at cpu the pose network is HG-2s-1u and the
-    # HG-1s-2u row is Table 2's HG-2s-1u-PIL(HG-1s-2u) run; at paper scale HG-4s-2u and Table 2's HG-4s-2u PIL row
-    assert {n for n, _ in C.needed_runs("03", "cpu")} == {
+    # HG-1s-2u row is Table 2's HG-2s-1u-PIL(HG-1s-2u) run; at paper scale HG-4s-2u and Table 2's HG-4s-2u PIL row;
+    # then the three controls and the four parsing networks alone
+    controls = ["table3/oracle-parsing", "table3/no-parsing-loss", "table3/shuffled-kernels"]
+    alone = [f"calib/parsing-hg-1s-{u}u" for u in (1, 2, 4, 8)]
+    assert list(dict.fromkeys(n for n, _ in C.needed_runs("03", "cpu"))) == [
         "table3/pil-hg-1s-1u", "table2/hg-2s-1u-pil", "table3/pil-hg-1s-4u", "table3/pil-hg-1s-8u",
-        "table2/hg-2s-1u"}
+        "table2/hg-2s-1u", *controls, *alone]
     assert [n for n, _ in C.needed_runs("03", "paper")] == [
         "table3/pil-hg-1s-1u", "table2/hg-4s-2u-pil", "table3/pil-hg-1s-4u", "table3/pil-hg-1s-8u",
-        "table2/hg-4s-2u"]
+        "table2/hg-4s-2u", *controls, *alone]
     # 04: the transfer run's LIP source comes before it, per seed: 3 seeds x (baseline, source, transfer) = 9 runs
     runs04 = C.needed_runs("04", "cpu")
     assert len(runs04) == 9

@@ -1,6 +1,7 @@
 """Result tables: aggregation over seeds, comparisons and the paper's numbers kept apart."""
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -311,3 +312,67 @@ def test_table2_figures_draw_ours_and_the_papers_apart():
     # the PIL series' means at 0.2, 0.4, 0.6, 0.8 M parameters
     assert list(axes[0].get_lines()[1].get_xdata()) == pytest.approx([0.2, 0.4, 0.6, 0.8])
     plt.close("all")
+
+
+def _table3_runs() -> pd.DataFrame:
+    """Three seeds of the cpu Table 3 runs and controls, with made-up numbers whose verdicts are known."""
+    rows = []
+    models = {"table3/pil-hg-1s-1u": "HG-2s-1u-PIL(HG-1s-1u)", "table2/hg-2s-1u-pil": "HG-2s-1u-PIL(HG-1s-2u)",
+              "table3/pil-hg-1s-4u": "HG-2s-1u-PIL(HG-1s-4u)", "table3/pil-hg-1s-8u": "HG-2s-1u-PIL(HG-1s-8u)",
+              "table2/hg-2s-1u": "HG-2s-1u", "table3/oracle-parsing": "HG-2s-1u-PIL(HG-1s-2u)",
+              "table3/no-parsing-loss": "HG-2s-1u-PIL(HG-1s-2u)", "table3/shuffled-kernels": "HG-2s-1u-PIL(HG-1s-2u)"}
+    # PCK rises with mIoU across depths; oracle clearly above learned 2u; beta = 0 equal on average; shuffled lower
+    pck = {"table3/pil-hg-1s-1u": 60, "table2/hg-2s-1u-pil": 61, "table3/pil-hg-1s-4u": 62, "table3/pil-hg-1s-8u": 63,
+           "table2/hg-2s-1u": 58, "table3/oracle-parsing": 66, "table3/no-parsing-loss": 61, "table3/shuffled-kernels": 55}
+    miou = {"table3/pil-hg-1s-1u": 27, "table2/hg-2s-1u-pil": 29, "table3/pil-hg-1s-4u": 31, "table3/pil-hg-1s-8u": 32,
+            "table2/hg-2s-1u": np.nan, "table3/oracle-parsing": 95, "table3/no-parsing-loss": 3,
+            "table3/shuffled-kernels": 29}
+    wobble = {0: -0.3, 1: 0.0, 2: 0.3}
+    for exp, model in models.items():
+        for seed in (0, 1, 2):
+            w = wobble[seed] * (-1 if exp == "table3/no-parsing-loss" else 1)
+            rows.append({"experiment": exp, "model": model, "seed": seed, "PCK": pck[exp] + w,
+                         "parsing_mIoU": miou[exp] + 0.1 * seed})
+    return pd.DataFrame(rows)
+
+
+def test_table3_frame_gives_roles_and_parsing_depths() -> None:
+    frame = reports.table3_frame(_table3_runs())
+    first = frame.drop_duplicates("experiment").set_index("experiment")
+    assert first.role.to_dict() == {
+        "table3/pil-hg-1s-1u": "parsing depth", "table2/hg-2s-1u-pil": "parsing depth",
+        "table3/pil-hg-1s-4u": "parsing depth", "table3/pil-hg-1s-8u": "parsing depth",
+        "table2/hg-2s-1u": "baseline", "table3/oracle-parsing": "oracle parsing",
+        "table3/no-parsing-loss": "beta = 0", "table3/shuffled-kernels": "shuffled kernels"}
+    assert first.parsing_units.fillna(0).tolist() == [1, 2, 4, 8, 0, 2, 2, 2]
+    table = reports.table3_side_by_side(frame, "cpu").set_index("row")
+    assert table.loc["HG-1s-4u", "paper mIoU (paper's number)"] == 43.3
+    assert table.loc["HG-1s-4u", "ours PCK mean"] == pytest.approx(62.0)
+    assert table.loc["Baseline (HG-4s-2u)", "paper PCK (paper's number)"] == 84.5
+    assert np.isnan(table.loc["oracle parsing", "paper PCK (paper's number)"])
+
+
+def test_parsing_pose_correlation_and_its_interval() -> None:
+    frame = reports.table3_frame(_table3_runs())
+    c = reports.parsing_pose_correlation(frame)
+    # 12 learned runs; PCK and mIoU both rise with depth, and within a depth both rise with the seed: rank-identical
+    assert c["n"] == 12 and c["rho"] == pytest.approx(1.0) and c["low"] == pytest.approx(1.0)
+    assert c["paper_rho"] == pytest.approx(1.0)  # the paper's four points rise together
+    assert list(c["per_seed"].values()) == pytest.approx([1.0, 1.0, 1.0])
+    assert "PCK rises with parsing quality" in reports.describe_parsing_pose_correlation(frame)
+    flat = frame.assign(PCK=np.where(frame.role == "parsing depth", 60.0 + (frame.seed == 1), frame.PCK))
+    text = reports.describe_parsing_pose_correlation(flat)
+    assert "not established" in text or "FALLS" in text
+
+
+def test_controls_findings_follow_the_per_seed_differences() -> None:
+    frame = reports.table3_frame(_table3_runs())
+    text, findings = reports.describe_controls(frame, "table2/hg-2s-1u-pil", "table2/hg-2s-1u")
+    assert findings == {"pil_helps": True, "oracle_helps": True, "supervision_matters": False,
+                        "kernels_specific": True, "kernels_help_without_parsing": True}
+    assert text.count("\n") == 4 and "per seed: +5.0, +5.0, +5.0" in text  # oracle - learned
+    explained = reports.describe_explanations(findings, rises_with_parsing=True)
+    assert "beta = 0 is not clearly worse" in explained and "the oracle is clearly better" in explained
+    one_seed = frame[frame.seed == 0]
+    _, single = reports.describe_controls(one_seed, "table2/hg-2s-1u-pil", "table2/hg-2s-1u")
+    assert not any(single.values())  # a single seed never counts as clear
