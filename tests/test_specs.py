@@ -14,7 +14,7 @@ from piltools.datasets.specs import DATASET_KINDS, DATASETS, SIDE_COLOURS, get_s
 from piltools.datasets.transforms import PRESETS
 from piltools.errors import InputError
 from piltools.lipcsv import LipRow, read_lip_csv, write_lip_csv
-from piltools.metrics import box_reference_distance, lip_pckh, mpii_pckh, multi_person_ap
+from piltools.metrics import box_reference_distance, lip_pckh, mpii_auc, mpii_pckh, multi_person_ap
 
 SPECS = list(DATASETS.values())
 
@@ -162,6 +162,8 @@ def test_mpii_evaluator_matches_mpii_pckh(tmp_path: Path) -> None:
     expected = mpii_pckh(pred[..., :2], gt, boxes)
     assert result["mpii_pckh"] == expected and result["pck"] == expected["Total"]
     assert result["pck"] == pytest.approx(50.0)  # two of four people entirely 30 px off, head size 17 px
+    # the exact two are right at every threshold (distance 0) and the others at none up to 0.5: a flat curve at 50
+    assert result["auc"] == mpii_auc(pred[..., :2], gt, boxes) == pytest.approx(50.0)
     assert not list(tmp_path.iterdir())  # writes nothing
     evaluator.reset()
     evaluator.process(["a"], pred[:1], gt[:1], np.full((1, 4), np.nan))

@@ -31,7 +31,7 @@ import numpy as np
 from piltools.datasets.lip import lip_paths
 from piltools.errors import InputError
 from piltools.lipcsv import LipRow, read_lip_csv, write_lip_csv
-from piltools.metrics import box_reference_distance, lip_pckh, mpii_pckh, multi_person_ap
+from piltools.metrics import box_reference_distance, lip_pckh, mpii_auc, mpii_pckh, multi_person_ap
 
 
 class _SinglePersonEvaluator:
@@ -117,13 +117,14 @@ class MpiiPckhEvaluator(_SinglePersonEvaluator):
         super().__init__()
 
     def evaluate(self) -> dict[str, Any]:
-        """``{"mpii_pckh": table, "pck": table["Total"]}``."""
+        """``{"mpii_pckh": table, "pck": table["Total"], "auc": the official AUC of the PCKh curve over the
+        thresholds 0 .. 0.5}`` (:func:`~piltools.metrics.mpii_pckh`, :func:`~piltools.metrics.mpii_auc`)."""
         _, pred, gt, head_box = self._arrays()
         if not np.isfinite(head_box).all(axis=1).any():
             raise InputError(f"{self.root}: the MPII {self.split} entries have no head boxes, so PCKh is "
                              "undefined; give each entry a 'head_box' or set data.mpii_mat to the official .mat")
         table = mpii_pckh(pred[..., :2], gt, head_box)
-        return {"mpii_pckh": table, "pck": table["Total"]}
+        return {"mpii_pckh": table, "pck": table["Total"], "auc": mpii_auc(pred[..., :2], gt, head_box)}
 
 
 class MultiPersonApEvaluator:
