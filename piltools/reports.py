@@ -10,6 +10,7 @@ so a table rendered from the committed run records is the same on any machine.
 """
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import re
@@ -21,35 +22,86 @@ import pandas as pd
 import torch
 
 from piltools.config import ExperimentConfig
+from piltools.datasets.specs import get_spec
 from piltools.experiments import get_experiment
-from piltools.metrics import LIP_COLUMNS
+from piltools.joints import JOINT_NAMES
+from piltools.metrics import LIP_COLUMNS, PAIR_COLUMNS, PASCAL_BOX_FRACTION, curve_area, multi_person_ap
 from piltools.models import create_model
 from piltools.paper import paper_numbers, paper_value
 from piltools.runs import RunResult, describe_machine, resolve_path
 
 #: The PCK columns of a results row: LIP's PCKh table (MPII fills the pairs and copies ``Total`` to ``PCK``).
 PCK_COLUMNS: tuple[str, ...] = LIP_COLUMNS
+#: The pose columns of an MPII row (Table 6): the official pair columns, ``UBody`` (the 6 arm joints pooled: not
+#: LIP's ``U.Body``, which also holds neck and head top), ``PCK`` (the official ``Total``) and ``AUC`` (the official
+#: area under the PCKh curve over the thresholds 0 .. 0.5, :func:`piltools.metrics.mpii_auc`).
+MPII_ROW_COLUMNS: tuple[str, ...] = (*PAIR_COLUMNS, "UBody", "PCK", "AUC")
+#: The pose columns of a multi-person row (Table 5): the AP of each joint group (:func:`group_ap`) and ``PCK``
+#: (the mAP, as the evaluation's headline ``pck``).
+MULTI_PERSON_ROW_COLUMNS: tuple[str, ...] = (*PAIR_COLUMNS, "PCK")
 #: ``stale`` column values by :attr:`RunResult.freshness`.
 STALE_VALUES: dict[str, str] = {"current": "no", "stale": "yes", "unknown": "unknown"}
+
+
+def group_ap(ap: list[float], joint_names: tuple[str, ...]) -> dict[str, float]:
+    """Table 5's joint groups from per-joint AP: each group of :data:`~piltools.metrics.PAIR_COLUMNS` (``Head`` =
+    head top and neck, ``Sho.`` = both shoulders, ...) is the mean of its joints' AP, as the official MPII table
+    averages the two joints of a pair. A joint without positives (NaN AP) is skipped, as the mAP skips it; a group
+    with none is NaN.
+
+    Args:
+        ap: per-joint AP (percent) in the order of ``joint_names`` (eval.json ``AP``).
+        joint_names: the dataset's joint names (PASCAL: the 14 MPII joints without pelvis and thorax).
+
+    Raises:
+        ValueError: ``ap`` and ``joint_names`` differ in length, or a group's joint is not in ``joint_names``.
+    """
+    if len(ap) != len(joint_names):
+        raise ValueError(f"group_ap: {len(ap)} AP values for {len(joint_names)} joints")
+    index = {name: i for i, name in enumerate(joint_names)}
+    out = {}
+    for column, pair in PAIR_COLUMNS.items():
+        names = [JOINT_NAMES[j] for j in pair]
+        missing = [n for n in names if n not in index]
+        if missing:
+            raise ValueError(f"group_ap: joints {missing} of {column!r} are not among {list(joint_names)}")
+        values = [float(ap[index[n]]) for n in names if np.isfinite(ap[index[n]])]
+        out[column] = float(np.mean(values)) if values else float("nan")
+    return out
+
+
+def _pose_columns(result: RunResult) -> dict[str, Any]:
+    """The pose columns of :func:`summary_row` by the kind of evaluation in ``result.eval``."""
+    ev = result.eval
+    nan = float("nan")
+    if "mpii_pckh" in ev:
+        table = ev["mpii_pckh"]
+        row = {key: table.get(key, nan) for key in MPII_ROW_COLUMNS[:-2]}
+        return {**row, "PCK": ev.get("pck", nan), "AUC": ev.get("auc", nan)}
+    if "AP" in ev:
+        groups = group_ap(ev["AP"], get_spec(result.config.data.kind).joint_names)
+        return {**groups, "PCK": ev.get("pck", nan)}
+    table = ev.get("lip_pckh") or {}
+    row = {key: table.get(key, nan) for key in PCK_COLUMNS[:-1]}
+    return {**row, "PCK": ev.get("pck", nan)}
 
 
 def summary_row(result: RunResult) -> dict[str, Any]:
     """One flat row per run for results tables (``results/README.md`` schema).
 
-    Columns: ``experiment, model, scale, seed``, the :data:`PCK_COLUMNS` (for MPII the official pair
-    columns, ``Total`` copied to ``PCK``; for multi-person ``mAP`` copied to ``PCK``), ``n_images, run_id,
-    code_version``, ``stale`` (``yes``: trained by code other than today's, see :mod:`piltools.runs`;
-    ``no``; ``unknown``: made before code fingerprints were recorded), ``machine, seconds`` (training wall
-    time), then ``parsing_mIoU`` where the model parses (Table 3) and ``mAP`` for multi-person runs. A
-    parsing-only run (``calib/parsing-*``, no pose side) has NaN in the PCK columns and ``parsing_mIoU`` set.
+    Columns: ``experiment, model, scale, seed``, the pose columns, ``n_images, run_id, code_version``, ``stale``
+    (``yes``: trained by code other than today's, see :mod:`piltools.runs`; ``no``; ``unknown``: made before code
+    fingerprints were recorded), ``machine, seconds`` (training wall time), then ``parsing_mIoU`` where the model
+    parses (Table 3) and ``mAP`` for multi-person runs. The pose columns follow the evaluation: LIP's
+    :data:`PCK_COLUMNS`; for MPII :data:`MPII_ROW_COLUMNS` (``Total`` copied to ``PCK``, and ``AUC``); for
+    multi-person data :data:`MULTI_PERSON_ROW_COLUMNS` (the AP of each joint group, :func:`group_ap`, and the mAP
+    copied to ``PCK``). A parsing-only run (``calib/parsing-*``, no pose side) has NaN in the LIP columns and
+    ``parsing_mIoU`` set.
     """
     ev = result.eval
     row: dict[str, Any] = {"experiment": result.config.name, "model": result.config.model.name,
                            "scale": result.config.scale, "seed": result.config.seed}
-    table = ev.get("lip_pckh") or ev.get("mpii_pckh") or {}
-    for key in PCK_COLUMNS[:-1]:
-        row[key] = table.get(key, float("nan"))
-    row["PCK"] = ev.get("pck", float("nan"))
+    row.update(_pose_columns(result))
     row["n_images"] = ev.get("n_images")
     row["run_id"] = result.run_id
     version = result.run_dir / "version.txt"
@@ -142,10 +194,12 @@ def difference(runs: pd.DataFrame, a: str, b: str, metric: str = "PCK") -> dict:
             "a_better_every_seed": bool(per_seed) and all(d > 0 for d in per_seed), "clear": clear}
 
 
-def describe_difference(d: dict, paper_a: float | None = None, paper_b: float | None = None) -> str:
-    """A one-paragraph verdict computed from :func:`difference` (no hand-written claims)."""
+def describe_difference(d: dict, paper_a: float | None = None, paper_b: float | None = None,
+                        unit: str = "PCK") -> str:
+    """A one-paragraph verdict computed from :func:`difference` (no hand-written claims); ``unit`` names the
+    compared metric in the text (``"PCK"``, ``"mAP"``, ``"AUC"``)."""
     seeds = len(d["seeds"])
-    text = (f"{d['a']} - {d['b']}: {d['mean']:+.1f} PCK on our data "
+    text = (f"{d['a']} - {d['b']}: {d['mean']:+.1f} {unit} on our data "
             f"(mean over {seeds} seed(s); per seed: {', '.join(f'{x:+.1f}' for x in d['per_seed'])}).")
     if paper_a is not None and paper_b is not None:
         text += f" The paper reports {paper_a - paper_b:+.1f} ({paper_a} vs {paper_b})."
@@ -885,3 +939,336 @@ def plot_parsing_vs_pose(frame: pd.DataFrame, title: str = "", ax=None):
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     return ax
+
+
+# ----------------------------------------------------------------------------
+# Tables 5 and 6: every column of the paper's table, ours beside the paper's headline number
+# ----------------------------------------------------------------------------
+def paper_table(runs: pd.DataFrame, table: str, columns: tuple[str, ...], headline: str, paper_metric: str,
+                std_of: tuple[str, ...] = (), labels: dict[str, str] | None = None, scale: str = "") -> pd.DataFrame:
+    """A table shaped as the paper prints it: one row per experiment (in ``runs``' order) with our mean over seeds
+    of every column, the spread of some, and the paper's number for the headline column in its own column.
+
+    Only the paper's headline numbers are transcribed (:mod:`piltools.paper`), so the paper's per-joint columns
+    are absent rather than guessed.
+
+    Args:
+        runs: rows of :func:`runs_frame`.
+        table: the paper's table (``"Table 6"``), for its numbers and row labels.
+        columns: our columns, in display order.
+        headline: the column the paper's number belongs to (``"PCK"`` for Table 6, ``"mAP"`` for Table 5).
+        paper_metric: the paper's name of that metric (``"PCKh"``, ``"mAP"``).
+        std_of: columns whose standard deviation over seeds (ddof=1; NaN for one seed) follows them as
+            ``"<label> std"``.
+        labels: display names of our columns (``{"PCK": "PCKh"}``); default the column names.
+        scale: the scale of our runs, written in a ``scale`` column.
+
+    Returns:
+        Columns ``row`` (the paper's row label; ``"beyond the paper"`` for an experiment the paper lacks),
+        ``experiment``, each column's mean under its label, the ``std`` columns, ``"paper <paper_metric> (paper's
+        number)"`` right after the headline, ``seeds`` and ``scale``.
+    """
+    labels = labels or {}
+    paper = {p.experiment: p for p in paper_numbers(table=table, metric=paper_metric)}
+    rows = []
+    for exp, g in runs.groupby("experiment", sort=False):
+        p = paper.get(exp)
+        row: dict[str, Any] = {"row": p.row if p else "beyond the paper", "experiment": exp}
+        for column in columns:
+            name = labels.get(column, column)
+            row[name] = float(g[column].mean())
+            if column in std_of:
+                row[f"{name} std"] = float(g[column].std(ddof=1))
+            if column == headline:
+                row[f"paper {paper_metric} (paper's number)"] = p.value if p else np.nan
+        row["seeds"] = int(g.seed.count())
+        row["scale"] = scale
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def describe_column_gains(runs: pd.DataFrame, a: str, b: str, columns: tuple[str, ...], unit: str,
+                          labels: dict[str, str] | None = None) -> str:
+    """``a`` minus ``b`` in every column (mean over the seeds both have, with the per-seed values,
+    :func:`difference`), and in how many columns ``a`` is better on average and in every seed."""
+    labels = labels or {}
+    diffs = [(labels.get(c, c), difference(runs, a, b, c)) for c in columns]
+    seeds = max((len(d["seeds"]) for _, d in diffs), default=0)
+    parts = [f"{name} {d['mean']:+.1f}" + (f" ({_signed(d['per_seed'])})" if len(d["per_seed"]) > 1 else "")
+             for name, d in diffs]
+    better = sum(d["mean"] > 0 for _, d in diffs)
+    every = sum(d["a_better_every_seed"] for _, d in diffs)
+    text = (f"{_short(a)} minus {_short(b)}, {unit} per column over {seeds} seed(s) (mean; per seed): "
+            + "; ".join(parts) + ".")
+    return text + (f" {_short(a)} is better on average in {better} of {len(diffs)} columns"
+                   + ("." if seeds < 2 else f", in every seed in {every}."))
+
+
+def plot_columns(runs: pd.DataFrame, columns: tuple[str, ...], series: dict[str, str], table: str, headline: str,
+                 paper_metric: str, labels: dict[str, str] | None = None, ylabel: str = "", title: str = "",
+                 ax=None):
+    """Our runs column by column (a bar for the mean over seeds, a dot per seed) for each experiment of ``series``
+    (experiment -> legend name, in legend order), and the paper's headline numbers as hollow diamonds over their
+    experiment's bar in the headline column, labelled as the paper's (real data: not comparable in value)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    labels = labels or {}
+    shown = [e for e in series if e in set(runs.experiment)]
+    names = [series[e] for e in shown]
+    palette = dict(zip(names, SERIES_PALETTE))
+    order = [labels.get(c, c) for c in columns]
+    long = runs[runs.experiment.isin(shown)].melt(id_vars=["experiment", "seed"], value_vars=list(columns),
+                                                  var_name="column", value_name="value")
+    long["column"] = long.column.map(lambda c: labels.get(c, c))
+    long["series"] = long.experiment.map(series)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.1 * len(columns) + 3.5, 4.2))
+    sns.barplot(data=long, x="column", y="value", hue="series", order=order, hue_order=names, palette=palette,
+                errorbar=None, alpha=0.45, ax=ax)
+    sns.stripplot(data=long, x="column", y="value", hue="series", order=order, hue_order=names, palette=palette,
+                  dodge=True, jitter=False, size=4, ax=ax, legend=False)
+    paper = {p.experiment: p.value for p in paper_numbers(table=table, metric=paper_metric)}
+    width = 0.8 / len(names)
+    x0 = order.index(labels.get(headline, headline))
+    xs = [x0 - 0.4 + width * (i + 0.5) for i, e in enumerate(shown) if e in paper]
+    ax.scatter(xs, [paper[e] for e in shown if e in paper], marker="D", s=55, facecolors="none",
+               edgecolors=SERIES_COLOURS["paper"], linewidths=1.6, zorder=5, label="paper's number (real data)")
+    ax.set_xlabel("")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    return ax
+
+
+#: Colours of the series of :func:`plot_columns` and :func:`plot_training_curves`, in series order (without PIL,
+#: with PIL, then a control).
+SERIES_PALETTE: tuple[str, ...] = ("#08519c", "#d95f0e", "#6a3d9a", "#31a354")
+
+
+# ----------------------------------------------------------------------------
+# Fig. 4: does PIL speed up learning? Training curves per epoch from the runs' metrics.csv
+# ----------------------------------------------------------------------------
+#: The training accuracy every run is timed to in :func:`learning_speed`: this fraction of the lowest final-epoch
+#: training accuracy among the compared runs, so that every run reaches it by its last epoch.
+REACH_FRACTION = 0.9
+
+
+def training_curves(results: Iterable[RunResult]) -> pd.DataFrame:
+    """The per-epoch training curves of Fig. 4 from the runs' ``metrics.csv``: one row per run and epoch with
+    ``experiment, seed, epoch``, ``train_acc`` (percent of the training batches' joints whose decoded heatmap lies
+    within the training-accuracy radius) and ``loss`` (mean training loss of the epoch)."""
+    rows = [{"experiment": r.config.name, "seed": r.config.seed, "epoch": int(m["epoch"]),
+             "train_acc": float(m.get("train_acc", math.nan)), "loss": float(m.get("loss", math.nan))}
+            for r in results for m in r.metrics]
+    return pd.DataFrame(rows, columns=["experiment", "seed", "epoch", "train_acc", "loss"])
+
+
+def reach_epoch(epochs: Iterable[float], values: Iterable[float], target: float) -> float:
+    """The epoch at which a curve first reaches ``target``: linearly interpolated between the last epoch below it
+    and the first at or above it; the first epoch when the curve starts there; NaN when it never does. NaN values
+    are skipped."""
+    e = np.asarray(list(epochs), dtype=float)
+    v = np.asarray(list(values), dtype=float)
+    keep = np.isfinite(v)
+    e, v = e[keep], v[keep]
+    above = np.flatnonzero(v >= target)
+    if len(above) == 0:
+        return float("nan")
+    i = int(above[0])
+    if i == 0:
+        return float(e[0])
+    return float(e[i - 1] + (target - v[i - 1]) / (v[i] - v[i - 1]) * (e[i] - e[i - 1]))
+
+
+def _mean_over_epochs(epochs: pd.Series, values: pd.Series) -> float:
+    """The area under a per-epoch curve divided by the epochs it spans (trapezoid rule,
+    :func:`piltools.metrics.curve_area`): the curve's mean over training; NaN with fewer than two finite points."""
+    keep = values.notna().to_numpy()
+    if keep.sum() < 2:
+        return float("nan")
+    return curve_area(epochs.to_numpy(dtype=float)[keep], values.to_numpy(dtype=float)[keep])
+
+
+def curve_summaries(curves: pd.DataFrame, target: float) -> pd.DataFrame:
+    """Per run of :func:`training_curves`: ``experiment, seed``, ``acc_area`` and ``loss_area`` (the training
+    accuracy and the loss averaged over the epochs, :func:`_mean_over_epochs`) and ``reach`` (the epoch at which
+    the training accuracy reaches ``target``, :func:`reach_epoch`)."""
+    rows = []
+    for (exp, seed), g in curves.groupby(["experiment", "seed"], sort=False):
+        g = g.sort_values("epoch")
+        rows.append({"experiment": exp, "seed": seed, "acc_area": _mean_over_epochs(g.epoch, g.train_acc),
+                     "loss_area": _mean_over_epochs(g.epoch, g.loss),
+                     "reach": reach_epoch(g.epoch, g.train_acc, target)})
+    return pd.DataFrame(rows, columns=["experiment", "seed", "acc_area", "loss_area", "reach"])
+
+
+def learning_speed(curves: pd.DataFrame, a: str, b: str, fraction: float = REACH_FRACTION) -> dict[str, Any]:
+    """Does ``a`` learn faster than ``b``? Three per-seed comparisons (:func:`difference`) of
+    :func:`curve_summaries`: ``accuracy`` (a's training accuracy averaged over the epochs minus b's: the area
+    between the curves per epoch, percentage points), ``loss`` (b's mean training loss minus a's: positive when
+    a's is lower) and ``reach`` (b's epoch of reaching the target minus a's: positive when a gets there sooner).
+    The target is ``fraction`` x the lowest final-epoch training accuracy of the two experiments' runs.
+
+    Returns:
+        ``{"a", "b", "target", "fraction", "summary" (the curve summaries of both), "accuracy", "loss",
+        "reach"}``.
+    """
+    pair = curves[curves.experiment.isin([a, b])].sort_values("epoch")
+    finals = pair.dropna(subset=["train_acc"]).groupby(["experiment", "seed"]).train_acc.last()
+    target = fraction * float(finals.min()) if len(finals) else float("nan")
+    summary = curve_summaries(pair, target)
+    flipped = summary.assign(loss_area=-summary.loss_area, reach=-summary.reach)  # larger = better, for difference
+    return {"a": a, "b": b, "target": target, "fraction": fraction, "summary": summary,
+            "accuracy": difference(summary, a, b, "acc_area"), "loss": difference(flipped, a, b, "loss_area"),
+            "reach": difference(flipped, a, b, "reach")}
+
+
+def _clear(d: dict) -> bool:
+    """``a`` better than ``b`` in every one of two or more seeds, by more than the spread (:func:`difference`)."""
+    return d["clear"] and len(d["seeds"]) > 1
+
+
+def describe_learning_speed(speed: dict[str, Any]) -> str:
+    """Verdict on "PIL accelerates learning" (Fig. 4) computed from :func:`learning_speed`: how much higher ``a``'s
+    training accuracy runs over the epochs, how much lower its loss, how many epochs sooner it reaches the target
+    accuracy, each per seed; "faster" needs both the accuracy and the loss ahead in every seed by more than the
+    seeds' spread."""
+    a, b, acc, loss, reach = speed["a"], speed["b"], speed["accuracy"], speed["loss"], speed["reach"]
+    s = speed["summary"].groupby("experiment").reach.mean()
+    seeds = len(acc["seeds"])
+    text = (f"{_short(a)} against {_short(b)}, {seeds} seed(s). Training accuracy averaged over the epochs (the area "
+            f"between the curves per epoch): {acc['mean']:+.1f} points (per seed {_signed(acc['per_seed'])}). "
+            f"Training loss averaged over the epochs, {_short(b)}'s minus {_short(a)}'s (positive: {_short(a)}'s is "
+            f"lower): {loss['mean']:+.3g} (per seed {', '.join(f'{x:+.3g}' for x in loss['per_seed'])}). Epochs to reach {speed['target']:.1f}% training "
+            f"accuracy ({speed['fraction']:.0%} of the lowest final training accuracy of these runs): "
+            f"{s.get(a, np.nan):.2f} against {s.get(b, np.nan):.2f}, {reach['mean']:+.2f} epochs sooner (per seed "
+            f"{', '.join(f'{x:+.2f}' for x in reach['per_seed'])}).")
+    if seeds == 0:
+        return text + " No common seeds: nothing to judge."
+    if seeds == 1:
+        word = "learns faster" if acc["mean"] > 0 and loss["mean"] > 0 else "does NOT clearly learn faster"
+        return text + f" In the single seed run {_short(a)} {word} (no spread to judge by)."
+    if _clear(acc) and _clear(loss):
+        return text + (f" {_short(a)} learns faster on our data: higher training accuracy and lower training loss "
+                       "over the epochs in every seed, by more than the seeds' spread.")
+    if _clear(acc) or _clear(loss):
+        ahead = "training accuracy" if _clear(acc) else "training loss"
+        return text + (f" Only partly faster on our data: ahead in {ahead} in every seed by more than the spread, "
+                       "not in the other.")
+    return text + (f" Faster learning of {_short(a)} is not established on our data: neither curve is ahead in every "
+                   "seed by more than the seeds' spread.")
+
+
+def plot_training_curves(curves: pd.DataFrame, series: dict[str, str], target: float | None = None,
+                         title: str = "", axes=None):
+    """Fig. 4: training accuracy and training loss per epoch, one line per experiment of ``series``
+    (experiment -> legend name) at the mean over seeds with a band of one standard deviation (no band for one
+    seed), and the target accuracy of :func:`learning_speed` as a dotted line."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    from matplotlib.ticker import MaxNLocator
+
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    shown = [e for e in series if e in set(curves.experiment)]
+    data = curves[curves.experiment.isin(shown)].assign(series=lambda f: f.experiment.map(series))
+    palette = dict(zip([series[e] for e in shown], SERIES_PALETTE))
+    for ax, column, label in ((axes[0], "train_acc", "training accuracy (%)"), (axes[1], "loss", "training loss")):
+        sns.lineplot(data=data, x="epoch", y=column, hue="series", hue_order=[series[e] for e in shown],
+                     palette=palette, errorbar="sd", marker="o", ax=ax)
+        ax.set_ylabel(label)
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, title=None)
+    if target is not None and np.isfinite(target):
+        axes[0].axhline(target, color="0.4", ls=":", lw=1)
+        axes[0].annotate(f"target {target:.1f}%", (data.epoch.min(), target), fontsize=7, color="0.3",
+                         xytext=(2, 3), textcoords="offset points")
+    if title:
+        axes[0].figure.suptitle(title)
+    return axes
+
+
+# ----------------------------------------------------------------------------
+# Table 6's control: a transferred PIL against a random frozen one
+# ----------------------------------------------------------------------------
+def describe_transfer_control(runs: pd.DataFrame, transfer: str, random: str, baseline: str, metric: str = "PCK",
+                              unit: str = "PCKh") -> tuple[str, str]:
+    """Is the transferred PIL's gain parsing knowledge or frozen extra capacity? Computed from three per-seed
+    comparisons (:func:`difference`): transferred PIL vs no PIL, random frozen PIL vs no PIL, transferred vs
+    random.
+
+    Verdicts ("clearly": better in every one of two or more seeds by more than the spread): no clear gain of the
+    transferred PIL -> nothing for the control to explain; the transferred PIL clearly beats the random one ->
+    the gain needs what was learned on LIP; otherwise, the random PIL clearly beats no PIL -> the gain is frozen
+    extra capacity; else undecided. The random PIL's share of the transferred PIL's mean gain is printed beside.
+
+    Returns:
+        ``(details, verdict)``: one line per comparison, and the verdict.
+    """
+    pairs = [("transferred PIL vs no PIL", transfer, baseline), ("random frozen PIL vs no PIL", random, baseline),
+             ("transferred PIL vs random frozen PIL", transfer, random)]
+    d = {what: difference(runs, a, b, metric) for what, a, b in pairs}
+    details = "\n".join(f"- {what}: {describe_difference(d[what], unit=unit)}" for what, _, _ in pairs)
+    gain, random_gain, over_random = (d[what] for what, _, _ in pairs)
+    seeds = len(gain["seeds"])
+    share = (f" The random frozen PIL gives {random_gain['mean'] / gain['mean']:.0%} of the transferred PIL's mean "
+             "gain." if gain["mean"] > 0 else "")
+    if seeds < 2:
+        return details, f"{seeds} seed(s): no spread to judge the control by." + share
+    if not _clear(gain):
+        extra = (" (the random frozen PIL does clearly beat no PIL)" if _clear(random_gain) else "")
+        return details, ("The transferred PIL does not clearly beat the pose network without PIL on our data, so "
+                         f"there is no gain for the control to explain{extra}." + share)
+    if _clear(over_random):
+        return details, ("The transferred PIL clearly beats the random frozen one: its gain needs what the parsing "
+                         "encoder and adapter learned on LIP, not frozen extra capacity alone." + share)
+    if _clear(random_gain):
+        return details, ("The random frozen PIL helps as much as the transferred one (not clearly worse, and "
+                         "clearly better than no PIL): the gain is frozen extra capacity, not transferred parsing "
+                         "knowledge." + share)
+    return details, ("The transferred PIL is not clearly better than the random frozen one, and the random one is "
+                     "not clearly better than no PIL: the control cannot separate the two explanations on our "
+                     "data." + share)
+
+
+# ----------------------------------------------------------------------------
+# What differs between two runs, and how a multi-person run groups and scores
+# ----------------------------------------------------------------------------
+def config_differences(a: dict[str, Any], b: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """The settings two configs (``ExperimentConfig.to_dict()``) differ in: dotted key (``"train.freeze_pil"``) ->
+    (a's value, b's value), in ``a``'s key order then ``b``'s; a key one of them lacks gives None there."""
+    def flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in d.items():
+            if isinstance(value, dict):
+                out.update(flat(value, f"{prefix}{key}."))
+            else:
+                out[f"{prefix}{key}"] = value
+        return out
+
+    fa, fb = flat(a), flat(b)
+    keys = list(dict.fromkeys([*fa, *fb]))
+    return {k: (fa.get(k), fb.get(k)) for k in keys if fa.get(k) != fb.get(k)}
+
+
+def multi_person_settings(cfg: ExperimentConfig) -> dict[str, Any]:
+    """How a multi-person run is decoded and scored, each setting named with where it lives: the NMS threshold
+    and grouping radius (config values, :func:`piltools.decoding.decode_people`), the flip test and scales, and
+    the true-positive distance of the mAP (:func:`piltools.metrics.multi_person_ap`) in units of the reference
+    distance, itself a fraction of the person-box diagonal (:data:`piltools.metrics.PASCAL_BOX_FRACTION`)."""
+    t = cfg.train
+    thr = inspect.signature(multi_person_ap).parameters["thr"].default  # the evaluator scores with the default
+    return {
+        "NMS: peak threshold on the heatmaps (train.eval_peak_threshold)": t.eval_peak_threshold,
+        "grouping radius, fraction of the input side (train.eval_group_radius)": t.eval_group_radius,
+        "input side (data.input_size, pixels)": cfg.data.input_size,
+        "grouping radius (input pixels)": t.eval_group_radius * cfg.data.input_size,
+        "flip test (train.eval_flip)": t.eval_flip,
+        "evaluation scales (train.eval_scales)": list(t.eval_scales),
+        "true positive within this x the reference distance (metrics.multi_person_ap thr)": thr,
+        "reference distance, fraction of the person-box diagonal (metrics.PASCAL_BOX_FRACTION)": PASCAL_BOX_FRACTION,
+    }

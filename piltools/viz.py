@@ -29,8 +29,14 @@ LIP_PALETTE = np.asarray(_LIP_COLOURS, dtype=np.uint8)
 #: (256, 3) uint8 PASCAL VOC palette.
 PASCAL_PALETTE = np.asarray(VOC_PALETTE, dtype=np.uint8)
 
-__all__ = ["LIP_PALETTE", "PASCAL_PALETTE", "SIDE_COLOURS", "palette_for", "colorize_parsing", "overlay_parsing",
-           "as_rgb", "draw_skeleton", "draw_box", "tile_images"]
+#: RGB colours told apart in one image, one per person of a multi-person figure (matplotlib's "tab10" order).
+PERSON_COLOURS: tuple[tuple[int, int, int], ...] = (
+    (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
+    (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207),
+)
+
+__all__ = ["LIP_PALETTE", "PASCAL_PALETTE", "PERSON_COLOURS", "SIDE_COLOURS", "palette_for", "colorize_parsing",
+           "overlay_parsing", "as_rgb", "draw_skeleton", "draw_person", "draw_box", "tile_images"]
 
 
 def _edge_colour(spec: DatasetSpec, a: int, b: int) -> tuple[int, int, int]:
@@ -142,6 +148,42 @@ def draw_skeleton(image: np.ndarray, joints: np.ndarray, occluded: np.ndarray | 
     for j, p in pts.items():
         colour = spec.joint_colours[j]
         cv2.circle(out, p, radius, colour, 1 if occ[j] else -1, cv2.LINE_AA)
+    return out
+
+
+def draw_person(image: np.ndarray, joints: np.ndarray, colour: tuple[int, int, int], radius: int = 2,
+                thickness: int = 1, kind: str | None = None) -> np.ndarray:
+    """Draw one person's joints and limbs in a single colour on a copy of an image (a colour per person, where
+    :func:`draw_skeleton` colours by body side); missing joints (valid or score 0, or NaN) and their limbs are
+    skipped.
+
+    Args:
+        image: (H, W, 3) or (H, W) uint8 RGB.
+        joints: (K, 3) x, y, valid (or score); (K, 2) is taken as all present.
+        colour: RGB of this person.
+        radius: joint radius in pixels.
+        thickness: limb thickness in pixels.
+        kind: dataset kind whose skeleton to draw (None: the spec with K joints).
+
+    Returns:
+        (H, W, 3) uint8 RGB.
+    """
+    out = as_rgb(image)
+    joints = np.asarray(joints, dtype=np.float64)
+    if joints.ndim != 2 or joints.shape[1] not in (2, 3):
+        raise InputError(f"draw_person: joints must be (K, 2) or (K, 3), got shape {joints.shape}")
+    spec = spec_for_joints(joints.shape[0]) if kind is None else get_spec(kind)
+    if spec.num_joints != joints.shape[0]:
+        raise InputError(f"draw_person: {spec.kind} has {spec.num_joints} joints, got {joints.shape[0]}")
+    present = np.isfinite(joints).all(axis=1)
+    if joints.shape[1] > 2:
+        present &= joints[:, 2] > 0
+    pts = {j: (int(round(joints[j, 0])), int(round(joints[j, 1]))) for j in range(len(joints)) if present[j]}
+    for a, b in spec.skeleton:
+        if a in pts and b in pts:
+            cv2.line(out, pts[a], pts[b], colour, thickness, cv2.LINE_AA)
+    for p in pts.values():
+        cv2.circle(out, p, radius, colour, -1, cv2.LINE_AA)
     return out
 
 

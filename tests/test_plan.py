@@ -61,9 +61,10 @@ def test_registry_lists_each_notebooks_runs() -> None:
     assert [n for n, _ in C.needed_runs("03", "paper")] == [
         "table3/pil-hg-1s-1u", "table2/hg-4s-2u-pil", "table3/pil-hg-1s-4u", "table3/pil-hg-1s-8u",
         "table2/hg-4s-2u", *controls, *alone]
-    # 04: the transfer run's LIP source comes before it, per seed: 3 seeds x (baseline, source, transfer) = 9 runs
+    # 04: the transfer run's LIP source comes before it, per seed: 3 seeds x (baseline, source, transfer, random
+    # frozen PIL) = 12 runs
     runs04 = C.needed_runs("04", "cpu")
-    assert len(runs04) == 9
+    assert len(runs04) == 12 and ("mpii/hg-8s-1u-pil-random", 2) in runs04
     for seed in (0, 1, 2):
         assert runs04.index(("table2/hg-8s-1u-pil", seed)) < runs04.index(("mpii/hg-8s-1u-pil-transfer", seed))
     # 06: seed 0 only, at every scale
@@ -150,8 +151,8 @@ def test_interrupted_run_resumes_in_the_estimate(tmp_path: Path, fake_steps: lis
 def test_shared_runs_listed_once_and_totals_add_up(tmp_path: Path, fake_steps: list[str]) -> None:
     plan = PL.make_plan(["02", "06", "04"], "smoke", jobs=2, out=tmp_path)
     # 02: 8 runs + 2 parsing networks alone; 06: 2 runs, both in 02; 04: mpii baseline, transfer + its source
-    # table2/hg-8s-1u-pil (in 02)
-    assert len(plan.runs) == 10 + 2
+    # table2/hg-8s-1u-pil (in 02), random frozen PIL
+    assert len(plan.runs) == 10 + 3
     assert plan.runs_of("06") == [r for r in plan.runs if r.config.name in ("table2/hg-1s-1u", "table2/hg-1s-1u-pil")]
     source = next(r for r in plan.runs if r.config.name == "table2/hg-8s-1u-pil")
     assert source.notebooks == ["02", "04"] and source.is_source
@@ -164,7 +165,7 @@ def test_shared_runs_listed_once_and_totals_add_up(tmp_path: Path, fake_steps: l
     text = plan.lines()
     assert sum("table2/hg-8s-1u-pil " in line for line in text) == 1
     assert any("shared by 02, 04" in line and "(transfer source)" in line for line in text)
-    assert any(line.startswith("total: 12 distinct runs, 0 done, 12 to train") and "--jobs 2" in line
+    assert any(line.startswith("total: 13 distinct runs, 0 done, 13 to train") and "--jobs 2" in line
                for line in text)
 
 

@@ -73,11 +73,46 @@ def test_summary_row_columns_stale_flag_and_machine(tmp_path):
                          "code_version", "stale", "machine", "seconds", "parsing_mIoU"]
     assert [row[c] for c in LIP_COLUMNS] == [float(i) for i in range(9)]
     assert (row["stale"], row["machine"], row["code_version"]) == ("yes", "h cpu (2 cores)", "abc123")
-    # MPII: the pair columns, no U.Body, Total copied to PCK by the evaluation
-    mpii = RunResult(run_dir=tmp_path / "none", config=result.config, eval={"mpii_pckh": {"Head": 1.0}, "pck": 2.0})
+    # MPII: the official pair columns, UBody (not LIP's U.Body), Total copied to PCK by the evaluation, and AUC
+    mpii = RunResult(run_dir=tmp_path / "none", config=get_experiment("mpii/hg-8s-1u", "smoke"),
+                     eval={"mpii_pckh": {"Head": 1.0, "UBody": 3.0, "Total": 2.0}, "pck": 2.0, "auc": 4.0})
     row = reports.summary_row(mpii)
-    assert row["Head"] == 1.0 and math.isnan(row["U.Body"]) and row["PCK"] == 2.0
+    assert list(row)[4:14] == list(reports.MPII_ROW_COLUMNS) and "U.Body" not in row
+    assert (row["Head"], row["UBody"], row["PCK"], row["AUC"]) == (1.0, 3.0, 2.0, 4.0) and math.isnan(row["Sho."])
     assert (row["stale"], row["machine"], row["code_version"]) == ("unknown", "unknown ? (? cores)", "unknown")
+
+
+def test_summary_row_of_a_multi_person_run_has_the_table5_groups(tmp_path):
+    from piltools.experiments import get_experiment
+    from piltools.joints import PASCAL_JOINT_NAMES
+    from piltools.runs import RunResult
+
+    # per-joint AP 0, 1, ..., 13 in PASCAL order (the MPII order without pelvis and thorax)
+    ap = [float(i) for i in range(len(PASCAL_JOINT_NAMES))]
+    ev = {"mAP": 6.5, "AP": ap, "pck": 6.5, "n_images": 8}
+    row = reports.summary_row(RunResult(run_dir=tmp_path, config=get_experiment("table5/pil", "smoke"), eval=ev))
+    assert list(row)[4:12] == list(reports.MULTI_PERSON_ROW_COLUMNS) and row["mAP"] == row["PCK"] == 6.5
+    # PASCAL order: r_ankle 0, r_knee 1, r_hip 2, l_hip 3, l_knee 4, l_ankle 5, neck 6, head_top 7, r_wrist 8,
+    # r_elbow 9, r_shoulder 10, l_shoulder 11, l_elbow 12, l_wrist 13
+    assert (row["Head"], row["Sho."], row["Elb."], row["Wri."]) == (6.5, 10.5, 10.5, 10.5)
+    assert (row["Hip"], row["Knee"], row["Ank."]) == (2.5, 2.5, 2.5)
+
+
+def test_group_ap_averages_each_pair_and_skips_joints_without_positives():
+    from piltools.joints import PASCAL_JOINT_NAMES
+
+    ap = [50.0] * len(PASCAL_JOINT_NAMES)
+    index = {n: i for i, n in enumerate(PASCAL_JOINT_NAMES)}
+    ap[index["neck"]], ap[index["head_top"]] = 20.0, 40.0  # Head = (20 + 40) / 2 = 30
+    ap[index["l_wrist"]] = float("nan")  # no positives: Wri. = r_wrist alone = 50
+    ap[index["r_ankle"]] = ap[index["l_ankle"]] = float("nan")  # nothing left: NaN
+    groups = reports.group_ap(ap, PASCAL_JOINT_NAMES)
+    assert groups["Head"] == 30.0 and groups["Wri."] == 50.0 and math.isnan(groups["Ank."])
+    assert list(groups) == ["Head", "Sho.", "Elb.", "Wri.", "Hip", "Knee", "Ank."]
+    with pytest.raises(ValueError, match="13 AP values for 14 joints"):
+        reports.group_ap(ap[:13], PASCAL_JOINT_NAMES)
+    with pytest.raises(ValueError, match="not among"):
+        reports.group_ap([1.0, 2.0], ("r_ankle", "l_ankle"))
 
 
 def test_summary_row_of_a_parsing_only_run(tmp_path):
@@ -376,3 +411,142 @@ def test_controls_findings_follow_the_per_seed_differences() -> None:
     one_seed = frame[frame.seed == 0]
     _, single = reports.describe_controls(one_seed, "table2/hg-2s-1u-pil", "table2/hg-2s-1u")
     assert not any(single.values())  # a single seed never counts as clear
+
+
+# ---------------------------------------------------------------------------- Tables 5 and 6, Fig. 4
+def _mpii_runs() -> pd.DataFrame:
+    """Three MPII rows x two seeds; PCK of the baseline 50, 52, the transfer 55, 58, the control 51, 53."""
+    rows = []
+    for exp, pcks, aucs in [("mpii/hg-8s-1u", (50.0, 52.0), (30.0, 31.0)),
+                            ("mpii/hg-8s-1u-pil-transfer", (55.0, 58.0), (33.0, 35.0)),
+                            ("mpii/hg-8s-1u-pil-random", (51.0, 53.0), (30.0, 32.0))]:
+        for seed, (pck, auc) in enumerate(zip(pcks, aucs)):
+            rows.append({"experiment": exp, "seed": seed, "Head": pck + 10, "PCK": pck, "AUC": auc})
+    return pd.DataFrame(rows)
+
+
+def test_paper_table_means_spreads_and_the_paper_headline_in_its_own_column():
+    table = reports.paper_table(_mpii_runs(), "Table 6", ("Head", "PCK", "AUC"), headline="PCK",
+                                paper_metric="PCKh", std_of=("PCK",), labels={"PCK": "PCKh"}, scale="cpu")
+    assert list(table.columns) == ["row", "experiment", "Head", "PCKh", "PCKh std", "paper PCKh (paper's number)",
+                                   "AUC", "seeds", "scale"]
+    t = table.set_index("experiment")
+    # transfer: PCK (55 + 58) / 2 = 56.5, std |58 - 55| / sqrt(2) = 2.1213; Head 10 more; the paper's 91.0
+    assert t.loc["mpii/hg-8s-1u-pil-transfer", "PCKh"] == pytest.approx(56.5)
+    assert t.loc["mpii/hg-8s-1u-pil-transfer", "PCKh std"] == pytest.approx(3 / math.sqrt(2))
+    assert t.loc["mpii/hg-8s-1u-pil-transfer", "Head"] == pytest.approx(66.5)
+    assert t.loc["mpii/hg-8s-1u-pil-transfer", "paper PCKh (paper's number)"] == 91.0
+    assert t.loc["mpii/hg-8s-1u", "paper PCKh (paper's number)"] == 90.2
+    assert t.loc["mpii/hg-8s-1u-pil-random", "row"] == "beyond the paper"
+    assert np.isnan(t.loc["mpii/hg-8s-1u-pil-random", "paper PCKh (paper's number)"])
+    assert list(t.seeds) == [2, 2, 2] and set(t.scale) == {"cpu"}
+
+
+def test_column_gains_count_columns_better_on_average_and_in_every_seed():
+    runs = _mpii_runs()
+    text = reports.describe_column_gains(runs, "mpii/hg-8s-1u-pil-random", "mpii/hg-8s-1u", ("PCK", "AUC"), "PCKh")
+    # random - baseline: PCK +1, +1 -> +1.0; AUC 0, +1 -> +0.5 (not better in seed 0)
+    assert "PCK +1.0 (+1.0, +1.0); AUC +0.5 (+0.0, +1.0)" in text
+    assert "better on average in 2 of 2 columns, in every seed in 1." in text
+
+
+def test_reach_epoch_interpolates_between_the_epochs_around_the_first_crossing():
+    # 30 -> 50 between epochs 2 and 3: 40 is half way, 2.5
+    assert reports.reach_epoch([1, 2, 3], [10.0, 30.0, 50.0], 40.0) == pytest.approx(2.5)
+    assert reports.reach_epoch([1, 2, 3], [45.0, 30.0, 50.0], 40.0) == 1.0  # already there at the first epoch
+    assert math.isnan(reports.reach_epoch([1, 2, 3], [10.0, 30.0, 35.0], 40.0))  # never
+    # NaN epochs are skipped: 10 (epoch 1) -> 50 (epoch 3) crosses 30 at epoch 2
+    assert reports.reach_epoch([1, 2, 3], [10.0, float("nan"), 50.0], 30.0) == pytest.approx(2.0)
+
+
+def _curves(spec: dict[str, list[tuple[list[float], list[float]]]]) -> pd.DataFrame:
+    """Training curves: experiment -> per seed (train_acc per epoch, loss per epoch)."""
+    rows = [{"experiment": e, "seed": s, "epoch": i + 1, "train_acc": a, "loss": l}
+            for e, seeds in spec.items() for s, (accs, losses) in enumerate(seeds)
+            for i, (a, l) in enumerate(zip(accs, losses))]
+    return pd.DataFrame(rows)
+
+
+def test_learning_speed_compares_areas_and_epochs_to_the_target_per_seed():
+    curves = _curves({"pil": [([20.0, 40.0, 60.0], [3.0, 2.0, 1.0]), ([30.0, 50.0, 60.0], [3.0, 2.0, 1.0])],
+                      "base": [([10.0, 30.0, 50.0], [4.0, 3.0, 2.0]), ([10.0, 30.0, 50.0], [4.0, 2.0, 1.0])]})
+    speed = reports.learning_speed(curves, "pil", "base")
+    # target 0.9 x the lowest final accuracy (50) = 45
+    assert speed["target"] == pytest.approx(45.0)
+    s = speed["summary"].set_index(["experiment", "seed"])
+    # mean over epochs by the trapezoid rule: pil seed 0 ((20 + 40) / 2 + (40 + 60) / 2) / 2 = 40; base 30
+    assert s.loc[("pil", 0), "acc_area"] == pytest.approx(40.0) and s.loc[("base", 0), "acc_area"] == pytest.approx(30.0)
+    # pil seed 1: (40 + 55) / 2 = 47.5; losses: pil 2.0, base seed 0 3.0, seed 1 (3 + 1.5) / 2 = 2.25
+    assert speed["accuracy"]["per_seed"] == pytest.approx([10.0, 17.5])
+    assert speed["loss"]["per_seed"] == pytest.approx([1.0, 0.25])
+    # 45 reached: pil seed 0 at 2.25 (40 -> 60), seed 1 at 1.75 (30 -> 50); base at 2.75 (30 -> 50)
+    assert s.loc[("pil", 0), "reach"] == pytest.approx(2.25) and s.loc[("base", 1), "reach"] == pytest.approx(2.75)
+    assert speed["reach"]["per_seed"] == pytest.approx([0.5, 1.0])
+    text = reports.describe_learning_speed(speed)
+    # accuracy: mean 13.75 > std 5.3; loss: mean 0.625 > std 0.53: faster in both, by more than the spread
+    assert "+13.8 points (per seed +10.0, +17.5)" in text and "pil learns faster on our data" in text
+    assert "Epochs to reach 45.0% training accuracy (90% of the lowest" in text and "+0.75 epochs sooner" in text
+
+
+def test_learning_speed_is_not_established_when_a_seed_goes_the_other_way():
+    curves = _curves({"pil": [([20.0, 40.0], [3.0, 2.0]), ([10.0, 20.0], [5.0, 4.0])],
+                      "base": [([10.0, 30.0], [4.0, 3.0]), ([20.0, 30.0], [4.0, 3.0])]})
+    text = reports.describe_learning_speed(reports.learning_speed(curves, "pil", "base"))
+    assert "not established" in text
+    one = reports.describe_learning_speed(reports.learning_speed(curves[curves.seed == 0], "pil", "base"))
+    assert "In the single seed run pil learns faster (no spread to judge by)" in one
+
+
+def test_training_curves_from_the_runs_metrics(tmp_path):
+    from piltools.experiments import get_experiment
+    from piltools.runs import RunResult
+
+    metrics = [{"epoch": 1, "loss": 0.5, "train_acc": 10.0, "val_pck": 1.0}, {"epoch": 2, "loss": 0.25, "train_acc": 20.0}]
+    result = RunResult(run_dir=tmp_path, config=get_experiment("mpii/hg-8s-1u", "smoke", seed=2), metrics=metrics)
+    curves = reports.training_curves([result])
+    assert curves.to_dict("list") == {"experiment": ["mpii/hg-8s-1u"] * 2, "seed": [2, 2], "epoch": [1, 2],
+                                      "train_acc": [10.0, 20.0], "loss": [0.5, 0.25]}
+
+
+def _control(transfer: tuple[float, ...], random: tuple[float, ...], base: tuple[float, ...]) -> tuple[str, str]:
+    runs = pd.DataFrame([{"experiment": e, "seed": s, "PCK": v}
+                         for e, values in (("t", transfer), ("r", random), ("b", base)) for s, v in enumerate(values)])
+    return reports.describe_transfer_control(runs, "t", "r", "b")
+
+
+def test_transfer_control_verdicts_follow_the_three_comparisons():
+    # transfer +5, +5, +6 over no PIL; random +1, +0, +1: transfer clearly beats random -> parsing knowledge
+    details, verdict = _control((55.0, 55.0, 56.0), (51.0, 50.0, 51.0), (50.0, 50.0, 50.0))
+    assert details.count("\n") == 2 and "per seed: +5.0, +5.0, +6.0" in details
+    assert "needs what the parsing encoder and adapter learned on LIP" in verdict
+    assert "gives 12% of the transferred PIL's mean gain" in verdict  # (2/3) / (16/3) = 0.125
+    # random as good: +5, +6, +5 (transfer - random +0, -1, +1) -> frozen extra capacity
+    _, verdict = _control((55.0, 55.0, 56.0), (55.0, 56.0, 55.0), (50.0, 50.0, 50.0))
+    assert "the gain is frozen extra capacity, not transferred parsing knowledge" in verdict
+    # no clear gain of the transfer: nothing to explain
+    _, verdict = _control((51.0, 49.0, 50.0), (50.0, 50.0, 50.0), (50.0, 50.0, 50.0))
+    assert "no gain for the control to explain" in verdict
+    # neither clearly: transfer clear over no PIL, random neither clearly worse nor clearly better than no PIL
+    _, verdict = _control((55.0, 55.0, 56.0), (56.0, 49.0, 55.0), (50.0, 50.0, 50.0))
+    assert "cannot separate the two explanations" in verdict
+    _, verdict = _control((55.0,), (51.0,), (50.0,))
+    assert verdict.startswith("1 seed(s): no spread")
+
+
+def test_config_differences_name_every_differing_setting():
+    a = {"name": "x", "train": {"freeze_pil": False, "lr": 1.0}, "transfer_from": "src"}
+    b = {"name": "y", "train": {"freeze_pil": True, "lr": 1.0}, "transfer_from": None, "extra": 1}
+    assert reports.config_differences(a, b) == {"name": ("x", "y"), "train.freeze_pil": (False, True),
+                                                "transfer_from": ("src", None), "extra": (None, 1)}
+    assert reports.config_differences(a, a) == {}
+
+
+def test_multi_person_settings_are_the_config_values():
+    from piltools.experiments import get_experiment, with_changes
+
+    cfg = with_changes(get_experiment("table5/pil", "smoke"), train={"eval_group_radius": 0.25})
+    settings = reports.multi_person_settings(cfg)
+    values = list(settings.values())
+    # smoke input 64 px: radius 0.25 x 64 = 16 px; NMS threshold 0.1; flip on; one scale; 0.5 x (0.1 x diagonal)
+    assert values == [0.1, 0.25, 64, 16.0, True, [1.0], 0.5, 0.1]
+    assert "train.eval_group_radius" in list(settings)[1]

@@ -12,7 +12,9 @@ from piltools.viz import (
     PASCAL_PALETTE,
     as_rgb,
     colorize_parsing,
+    PERSON_COLOURS,
     draw_box,
+    draw_person,
     draw_skeleton,
     overlay_parsing,
     palette_for,
@@ -112,3 +114,23 @@ def test_box_tile_and_rgb() -> None:
     assert as_rgb(np.zeros((3, 3, 1), np.uint8)).shape == (3, 3, 3)
     with pytest.raises(ValueError, match="expected an"):
         as_rgb(np.zeros((3, 3, 4), np.uint8))
+
+
+def test_draw_person_uses_one_colour_and_skips_missing_joints() -> None:
+    image = np.zeros((40, 60, 3), np.uint8)
+    joints = _missing(14)  # PASCAL: 14 joints
+    joints[PJ["l_wrist"]] = (10, 20, 0.7)  # a score, not 1: present
+    joints[PJ["l_elbow"]] = (30, 20, 0.4)  # limb l_wrist - l_elbow along row 20
+    joints[PJ["r_wrist"]] = (50, 5, 0.0)  # score 0: not drawn
+    colour = PERSON_COLOURS[3]
+    out = draw_person(image, joints, colour, radius=1, thickness=1, kind="pascal")
+    assert tuple(out[20, 10]) == tuple(out[20, 30]) == colour  # the joints' centres
+    assert out[20, 20].any()  # the limb between them
+    # every drawn pixel is this colour, dimmed at most by anti-aliasing: the same direction in RGB
+    drawn = out.reshape(-1, 3)[out.reshape(-1, 3).max(axis=1) >= 40].astype(float)  # faint edges round coarsely
+    unit = np.asarray(colour, float) / np.linalg.norm(colour)
+    assert np.allclose(drawn / np.linalg.norm(drawn, axis=1, keepdims=True), unit, atol=0.02)
+    assert tuple(out[5, 50]) == (0, 0, 0) and out.sum(axis=2)[:, 40:].max() == 0  # nothing right of the elbow
+    assert len(set(PERSON_COLOURS)) == len(PERSON_COLOURS) == 10
+    with pytest.raises(InputError, match="pascal has 14 joints, got 16"):
+        draw_person(image, _missing(16), colour, kind="pascal")

@@ -5,4 +5,6 @@
 * :mod:`.figures`  the panels (joints, parsing, kernels, heatmaps, kernel space)
 * :mod:`.app`      the ipywidgets app of ``notebooks/06_inspector.ipynb``
 * :mod:`.serve`    that notebook served as an app by Voila (``python -m piltools inspect``)
+* :mod:`.people`   multi-person runs image by image (notebook 05): grouped people recomputed from a checkpoint,
+  per-image mAP, the rule picking the images shown, the figure
 """
