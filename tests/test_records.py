@@ -23,7 +23,7 @@ from piltools import records
 from piltools.__main__ import main
 from piltools.datasets.specs import get_spec
 from piltools.errors import InputError
-from piltools.collection import needed_runs
+from piltools.collection import NOTEBOOKS, needed_runs, notebook_prefix
 from piltools.experiments import CALIBRATION_PREFIX, get_experiment
 from piltools.reports import runs_frame, summary_row
 from piltools.runs import RunResult, experiment_slug, project_root, resolve_path
@@ -34,7 +34,8 @@ REPO = Path(__file__).resolve().parents[1]
 NAME = "table1/vgg16-pil"  # parses, so its record has per-class IoU
 #: Each numbered notebook and the committed result table it writes at ``cpu`` scale.
 NOTEBOOK_TABLES = {"01_table1_vgg16_ablation.ipynb": "table1.csv", "02_table2_hourglass_depth.ipynb": "table2.csv",
-                   "03_table3_parsing_quality.ipynb": "table3.csv"}
+                   "03_table3_parsing_quality.ipynb": "table3.csv", "04_table6_mpii_transfer.ipynb": "table6.csv",
+                   "05_table5_multiperson.ipynb": "table5.csv"}
 
 
 @pytest.fixture(scope="module")
@@ -322,11 +323,12 @@ def test_notebooks_render_from_smoke_records_without_training(notebook: str, tmp
     monkeypatch.setenv(records.ROOT_ENV, str(tmp_path / "records"))
     monkeypatch.delenv(records.MODE_ENV, raising=False)
     # every run the notebook reads (collection.NOTEBOOKS); its table holds the table's rows, not the parsing
-    # networks trained alone (calib/parsing-*) that it reads beside them
+    # networks trained alone (calib/parsing-*) that it reads beside them, nor the sources of its transfer runs
     names = list(dict.fromkeys(name for name, _ in needed_runs(notebook, "smoke")))
     trained = run_many(names, "smoke", seeds=[0], out=tmp_path / "runs", quiet=True)
     want = tmp_path / "want.csv"
-    rows = [r for r in trained if not r.config.name.startswith(CALIBRATION_PREFIX)]
+    own = set(NOTEBOOKS[notebook_prefix(notebook)].experiments_at("smoke"))
+    rows = [r for r in trained if r.config.name in own and not r.config.name.startswith(CALIBRATION_PREFIX)]
     runs_frame(rows).to_csv(want, index=False)  # what the notebook writes after training these runs
     assert all(r.freshness == "current" for r in trained)
     got, _ = _render(notebook, "smoke", tmp_path / "records", tmp_path / "home")
