@@ -849,7 +849,7 @@ def describe_parsing_pose_correlation(frame: pd.DataFrame) -> str:
                    "(the paper's claim is not confirmed here).")
 
 
-def describe_controls(frame: pd.DataFrame, learned: str, baseline: str) -> tuple[str, dict[str, bool]]:
+def describe_controls(frame: pd.DataFrame, learned: str, baseline: str) -> tuple[str, dict[str, dict]]:
     """Where the controls sit, computed from the numbers, each with its per-seed differences
     (:func:`difference`).
 
@@ -859,52 +859,73 @@ def describe_controls(frame: pd.DataFrame, learned: str, baseline: str) -> tuple
         baseline: the pose network without PIL.
 
     Returns:
-        ``(text, findings)``; ``findings`` holds which explanations the numbers support ("clearly": better in
-        every seed by more than the spread, :func:`difference`, over two seeds or more): ``"pil_helps"`` (the
-        learned row clearly beats the baseline), ``"oracle_helps"`` (oracle clearly beats learned),
-        ``"supervision_matters"`` (learned clearly beats beta = 0), ``"kernels_specific"`` (learned clearly beats
-        shuffled), ``"kernels_help_without_parsing"`` (beta = 0 clearly beats the baseline).
+        ``(text, comparisons)``: a line per comparison, and its :func:`difference` (``a - b``) under the
+        explanation it tests: ``"pil_helps"`` (learned row - baseline), ``"oracle_helps"`` (oracle - learned),
+        ``"supervision_matters"`` (learned - beta = 0), ``"kernels_specific"`` (own kernels - shuffled
+        kernels, the same trained models), ``"kernels_help_without_parsing"`` (beta = 0 - baseline). Read them
+        with :func:`supports`.
     """
     by_role = {role: frame[frame.role == role].experiment.iloc[0] for role in CONTROL_ROLES.values()
                if (frame.role == role).any()}
-    comparisons = [("pil_helps", learned, baseline, "learned parsing vs no PIL"),
-                   ("oracle_helps", by_role.get("oracle parsing"), learned, "oracle parsing vs learned parsing"),
-                   ("supervision_matters", learned, by_role.get("beta = 0"), "learned parsing vs beta = 0"),
-                   ("kernels_specific", learned, by_role.get("shuffled kernels"),
-                    "own kernels vs shuffled kernels (same trained models)"),
-                   ("kernels_help_without_parsing", by_role.get("beta = 0"), baseline, "beta = 0 vs no PIL")]
-    lines, findings = [], {}
-    for key, a, b, what in comparisons:
+    tests = [("pil_helps", learned, baseline, "learned parsing vs no PIL"),
+             ("oracle_helps", by_role.get("oracle parsing"), learned, "oracle parsing vs learned parsing"),
+             ("supervision_matters", learned, by_role.get("beta = 0"), "learned parsing vs beta = 0"),
+             ("kernels_specific", learned, by_role.get("shuffled kernels"),
+              "own kernels vs shuffled kernels (same trained models)"),
+             ("kernels_help_without_parsing", by_role.get("beta = 0"), baseline, "beta = 0 vs no PIL")]
+    lines, comparisons = [], {}
+    for key, a, b, what in tests:
         if a is None or b is None:
             continue
-        d = difference(frame, a, b)
-        findings[key] = d["clear"] and len(d["seeds"]) > 1  # one seed has no spread to judge "clear" by
-        lines.append(f"- {what}: {describe_difference(d)}")
-    return "\n".join(lines), findings
+        comparisons[key] = difference(frame, a, b)
+        lines.append(f"- {what}: {describe_difference(comparisons[key])}")
+    return "\n".join(lines), comparisons
 
 
-def describe_explanations(findings: dict[str, bool], rises_with_parsing: bool) -> str:
-    """Which of the paper's explanations the numbers support, one sentence each, from :func:`describe_controls`'
-    findings and whether PCK rises with parsing mIoU (:func:`parsing_pose_correlation`'s interval above 0)."""
+def supports(d: dict) -> bool:
+    """Whether a :func:`difference` supports its explanation: ``a`` better than ``b`` in every seed by more than
+    the spread, over two seeds or more (one seed has no spread to judge by)."""
+    return bool(d["clear"]) and len(d["seeds"]) > 1
+
+
+def describe_explanations(comparisons: dict[str, dict], rises_with_parsing: bool) -> str:
+    """Which of the paper's explanations the numbers support, one sentence each with its mean difference, from
+    :func:`describe_controls`' comparisons and whether PCK rises with parsing mIoU
+    (:func:`parsing_pose_correlation`'s interval above 0)."""
+    def gap(key: str) -> str:
+        return f"{comparisons[key]['mean']:+.1f} PCK"
+
     out = []
-    if "pil_helps" in findings:
-        out.append("PIL improves the pose network: " + ("yes, in every seed by more than the spread."
-                                                        if findings["pil_helps"] else "not clearly."))
+    if "pil_helps" in comparisons:
+        out.append(f"PIL improves the pose network ({gap('pil_helps')}): "
+                   + ("yes, in every seed by more than the spread." if supports(comparisons["pil_helps"])
+                      else "not clearly."))
     out.append("Better parsing gives better pose (the paper's Table 3): "
-               + ("supported: PCK rises with mIoU." if rises_with_parsing else "not supported on our data."))
-    if "oracle_helps" in findings:
-        out.append("Perfect parsing would help more than our learned parsing: "
-                   + ("yes, the oracle is clearly better." if findings["oracle_helps"] else
+               + ("supported: PCK rises with mIoU." if rises_with_parsing else
+                  "not supported on our data: PCK does not clearly rise with mIoU across parsing depths."))
+    if "oracle_helps" in comparisons:
+        out.append(f"Perfect parsing would help more than our learned parsing ({gap('oracle_helps')}): "
+                   + ("yes, the oracle is clearly better: parsing quality limits what PIL gets here."
+                      if supports(comparisons["oracle_helps"]) else
                       "no, the oracle is not clearly better, so parsing quality is not what limits PIL here."))
-    if "supervision_matters" in findings:
-        out.append("The gain needs parsing supervision: "
-                   + ("yes, beta = 0 is clearly worse." if findings["supervision_matters"] else
-                      "no, beta = 0 is not clearly worse: dynamic kernels from an image network do as well here."))
-    if "kernels_specific" in findings:
-        out.append("The kernels are specific to the image: "
-                   + ("yes, PCK drops clearly with another image's kernels." if findings["kernels_specific"] else
-                      "no clear drop with another image's kernels: the pose network does not rely on which image "
-                      "they were predicted for."))
+    if "supervision_matters" in comparisons:
+        out.append(f"The gain needs parsing supervision (learned - beta = 0: {gap('supervision_matters')}): "
+                   + ("yes, beta = 0 is clearly worse." if supports(comparisons["supervision_matters"]) else
+                      "no, beta = 0 is not clearly worse: at this parsing quality, dynamic kernels from an image "
+                      "network without parsing labels do as well."))
+    if "kernels_specific" in comparisons:
+        d = comparisons["kernels_specific"]
+        if supports(d):
+            size = ""
+            if "pil_helps" in comparisons and abs(d["mean"]) < abs(comparisons["pil_helps"]["mean"]) / 2:
+                size = (f", but the drop is less than half of what PIL adds over no PIL "
+                        f"({gap('pil_helps')}): most of the gain does not depend on whose kernels they are")
+            out.append(f"The kernels are specific to the image ({gap('kernels_specific')} with its own): yes, PCK "
+                       f"drops in every seed with another image's kernels{size}.")
+        else:
+            out.append(f"The kernels are specific to the image ({gap('kernels_specific')} with its own): no clear "
+                       "drop with another image's kernels: the pose network does not rely on which image they "
+                       "were predicted for.")
     return "\n".join(f"- {s}" for s in out)
 
 

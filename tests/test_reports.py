@@ -402,15 +402,19 @@ def test_parsing_pose_correlation_and_its_interval() -> None:
 
 def test_controls_findings_follow_the_per_seed_differences() -> None:
     frame = reports.table3_frame(_table3_runs())
-    text, findings = reports.describe_controls(frame, "table2/hg-2s-1u-pil", "table2/hg-2s-1u")
-    assert findings == {"pil_helps": True, "oracle_helps": True, "supervision_matters": False,
-                        "kernels_specific": True, "kernels_help_without_parsing": True}
+    text, comparisons = reports.describe_controls(frame, "table2/hg-2s-1u-pil", "table2/hg-2s-1u")
+    assert {k: reports.supports(d) for k, d in comparisons.items()} == {
+        "pil_helps": True, "oracle_helps": True, "supervision_matters": False, "kernels_specific": True,
+        "kernels_help_without_parsing": True}
     assert text.count("\n") == 4 and "per seed: +5.0, +5.0, +5.0" in text  # oracle - learned
-    explained = reports.describe_explanations(findings, rises_with_parsing=True)
+    explained = reports.describe_explanations(comparisons, rises_with_parsing=True)
     assert "beta = 0 is not clearly worse" in explained and "the oracle is clearly better" in explained
+    assert "(+6.0 PCK with its own)" in explained and "less than half" not in explained  # 6 vs PIL's +3
+    small = {**comparisons, "kernels_specific": {**comparisons["kernels_specific"], "mean": 0.3}}
+    assert "less than half of what PIL adds" in reports.describe_explanations(small, rises_with_parsing=False)
     one_seed = frame[frame.seed == 0]
     _, single = reports.describe_controls(one_seed, "table2/hg-2s-1u-pil", "table2/hg-2s-1u")
-    assert not any(single.values())  # a single seed never counts as clear
+    assert not any(reports.supports(d) for d in single.values())  # a single seed never counts as clear
 
 
 # ---------------------------------------------------------------------------- Tables 5 and 6, Fig. 4
