@@ -1162,7 +1162,8 @@ def describe_learning_speed(speed: dict[str, Any]) -> str:
     text = (f"{_short(a)} against {_short(b)}, {seeds} seed(s). Training accuracy averaged over the epochs (the area "
             f"between the curves per epoch): {acc['mean']:+.1f} points (per seed {_signed(acc['per_seed'])}). "
             f"Training loss averaged over the epochs, {_short(b)}'s minus {_short(a)}'s (positive: {_short(a)}'s is "
-            f"lower): {loss['mean']:+.3g} (per seed {', '.join(f'{x:+.3g}' for x in loss['per_seed'])}). Epochs to reach {speed['target']:.1f}% training "
+            f"lower): {loss['mean']:+.3g} (per seed {', '.join(f'{x:+.3g}' for x in loss['per_seed'])}). "
+            f"Epochs to reach {speed['target']:.1f}% training "
             f"accuracy ({speed['fraction']:.0%} of the lowest final training accuracy of these runs): "
             f"{s.get(a, np.nan):.2f} against {s.get(b, np.nan):.2f}, {reach['mean']:+.2f} epochs sooner (per seed "
             f"{', '.join(f'{x:+.2f}' for x in reach['per_seed'])}).")

@@ -111,6 +111,21 @@ def as_rgb(image: np.ndarray) -> np.ndarray:
     raise ValueError(f"expected an (H, W) or (H, W, 3) image, got shape {image.shape}")
 
 
+def _joint_points(caller: str, joints: np.ndarray, kind: str | None) -> tuple[DatasetSpec, dict[int, tuple[int, int]]]:
+    """The dataset spec of ``joints`` and the pixel position of each joint present in them (finite x, y and, with a
+    third column, valid / score > 0), checked: (K, 2) or (K, 3) with the spec's K; errors name ``caller``."""
+    joints = np.asarray(joints, dtype=np.float64)
+    if joints.ndim != 2 or joints.shape[1] not in (2, 3):
+        raise InputError(f"{caller}: joints must be (K, 2) or (K, 3), got shape {joints.shape}")
+    spec = spec_for_joints(joints.shape[0]) if kind is None else get_spec(kind)
+    if spec.num_joints != joints.shape[0]:
+        raise InputError(f"{caller}: {spec.kind} has {spec.num_joints} joints, got {joints.shape[0]}")
+    present = np.isfinite(joints[:, :2]).all(axis=1)
+    if joints.shape[1] > 2:
+        present &= joints[:, 2] > 0  # NaN is not > 0
+    return spec, {j: (int(round(joints[j, 0])), int(round(joints[j, 1]))) for j in range(len(joints)) if present[j]}
+
+
 def draw_skeleton(image: np.ndarray, joints: np.ndarray, occluded: np.ndarray | None = None,
                   radius: int = 2, thickness: int = 1, kind: str | None = None) -> np.ndarray:
     """Draw joints and limbs on a copy of an image.
@@ -131,17 +146,8 @@ def draw_skeleton(image: np.ndarray, joints: np.ndarray, occluded: np.ndarray | 
         (H, W, 3) uint8 RGB.
     """
     out = as_rgb(image)
-    joints = np.asarray(joints, dtype=np.float64)
-    if joints.ndim != 2 or joints.shape[1] not in (2, 3):
-        raise InputError(f"draw_skeleton: joints must be (K, 2) or (K, 3), got shape {joints.shape}")
-    spec = spec_for_joints(joints.shape[0]) if kind is None else get_spec(kind)
-    if spec.num_joints != joints.shape[0]:
-        raise InputError(f"draw_skeleton: {spec.kind} has {spec.num_joints} joints, got {joints.shape[0]}")
-    valid = np.isfinite(joints[:, :2]).all(axis=1)
-    if joints.shape[1] > 2:
-        valid &= joints[:, 2] > 0
-    occ = np.zeros(len(joints), dtype=bool) if occluded is None else np.asarray(occluded, dtype=bool)
-    pts = {j: (int(round(joints[j, 0])), int(round(joints[j, 1]))) for j in range(len(joints)) if valid[j]}
+    spec, pts = _joint_points("draw_skeleton", joints, kind)
+    occ = np.zeros(spec.num_joints, dtype=bool) if occluded is None else np.asarray(occluded, dtype=bool)
     for a, b in spec.skeleton:
         if a in pts and b in pts:
             cv2.line(out, pts[a], pts[b], _edge_colour(spec, a, b), thickness, cv2.LINE_AA)
@@ -169,16 +175,7 @@ def draw_person(image: np.ndarray, joints: np.ndarray, colour: tuple[int, int, i
         (H, W, 3) uint8 RGB.
     """
     out = as_rgb(image)
-    joints = np.asarray(joints, dtype=np.float64)
-    if joints.ndim != 2 or joints.shape[1] not in (2, 3):
-        raise InputError(f"draw_person: joints must be (K, 2) or (K, 3), got shape {joints.shape}")
-    spec = spec_for_joints(joints.shape[0]) if kind is None else get_spec(kind)
-    if spec.num_joints != joints.shape[0]:
-        raise InputError(f"draw_person: {spec.kind} has {spec.num_joints} joints, got {joints.shape[0]}")
-    present = np.isfinite(joints).all(axis=1)
-    if joints.shape[1] > 2:
-        present &= joints[:, 2] > 0
-    pts = {j: (int(round(joints[j, 0])), int(round(joints[j, 1]))) for j in range(len(joints)) if present[j]}
+    spec, pts = _joint_points("draw_person", joints, kind)
     for a, b in spec.skeleton:
         if a in pts and b in pts:
             cv2.line(out, pts[a], pts[b], colour, thickness, cv2.LINE_AA)
