@@ -1146,11 +1146,6 @@ def learning_speed(curves: pd.DataFrame, a: str, b: str, fraction: float = REACH
             "reach": difference(flipped, a, b, "reach")}
 
 
-def _clear(d: dict) -> bool:
-    """``a`` better than ``b`` in every one of two or more seeds, by more than the spread (:func:`difference`)."""
-    return d["clear"] and len(d["seeds"]) > 1
-
-
 def describe_learning_speed(speed: dict[str, Any]) -> str:
     """Verdict on "PIL accelerates learning" (Fig. 4) computed from :func:`learning_speed`: how much higher ``a``'s
     training accuracy runs over the epochs, how much lower its loss, how many epochs sooner it reaches the target
@@ -1172,11 +1167,11 @@ def describe_learning_speed(speed: dict[str, Any]) -> str:
     if seeds == 1:
         word = "learns faster" if acc["mean"] > 0 and loss["mean"] > 0 else "does NOT clearly learn faster"
         return text + f" In the single seed run {_short(a)} {word} (no spread to judge by)."
-    if _clear(acc) and _clear(loss):
+    if supports(acc) and supports(loss):
         return text + (f" {_short(a)} learns faster on our data: higher training accuracy and lower training loss "
                        "over the epochs in every seed, by more than the seeds' spread.")
-    if _clear(acc) or _clear(loss):
-        ahead = "training accuracy" if _clear(acc) else "training loss"
+    if supports(acc) or supports(loss):
+        ahead = "training accuracy" if supports(acc) else "training loss"
         return text + (f" Only partly faster on our data: ahead in {ahead} in every seed by more than the spread, "
                        "not in the other.")
     return text + (f" Faster learning of {_short(a)} is not established on our data: neither curve is ahead in every "
@@ -1241,14 +1236,14 @@ def describe_transfer_control(runs: pd.DataFrame, transfer: str, random: str, ba
              "gain." if gain["mean"] > 0 else "")
     if seeds < 2:
         return details, f"{seeds} seed(s): no spread to judge the control by." + share
-    if not _clear(gain):
-        extra = (" (the random frozen PIL does clearly beat no PIL)" if _clear(random_gain) else "")
+    if not supports(gain):
+        extra = (" (the random frozen PIL does clearly beat no PIL)" if supports(random_gain) else "")
         return details, ("The transferred PIL does not clearly beat the pose network without PIL on our data, so "
                          f"there is no gain for the control to explain{extra}." + share)
-    if _clear(over_random):
+    if supports(over_random):
         return details, ("The transferred PIL clearly beats the random frozen one: its gain needs what the parsing "
                          "encoder and adapter learned on LIP, not frozen extra capacity alone." + share)
-    if _clear(random_gain):
+    if supports(random_gain):
         return details, ("The random frozen PIL helps as much as the transferred one (not clearly worse, and "
                          "clearly better than no PIL): the gain is frozen extra capacity, not transferred parsing "
                          "knowledge." + share)
