@@ -142,7 +142,9 @@ def test_calibrate_parsing_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert not csv.exists()
     # the two calibrations' options do not mix
     assert cli_main(common + ["--levels", "hard"]) == 2
-    assert "--levels and --experiment belong to the pose-only calibration" in capsys.readouterr().err
+    assert "--levels, --experiment and --epochs belong to the pose-only calibration" in capsys.readouterr().err
+    assert cli_main(common + ["--epochs", "4"]) == 2
+    assert "--epochs belong to the pose-only calibration" in capsys.readouterr().err
     assert cli_main(["calibrate", "--scale", "smoke", "--networks", "vgg16"]) == 2
     assert "--networks chooses parsing networks: add --parsing" in capsys.readouterr().err
     assert cli_main(common + ["--networks", "hg-1s-2u", "hg-1s-1u"]) == 0
@@ -161,3 +163,39 @@ def test_calibrate_parsing_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert cli_main(common + ["--networks", "vgg16", "--append"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"{csv} has no column(s) ['network']" in err
+
+
+def test_calibration_budgets_keep_the_schedule_shape() -> None:
+    base = get_experiment("table5/baseline", "cpu", 0)
+    assert calibration_config("default", "cpu", 0, "table5/baseline", epochs=base.train.epochs) == base
+    longer = calibration_config("default", "cpu", 0, "table5/baseline", epochs=32)
+    # cpu: the rate halves after 6 of 8 epochs, so after 24 of 32; nothing else moves
+    assert (base.train.epochs, base.train.milestones) == (8, (6,))
+    assert (longer.train.epochs, longer.train.milestones) == (32, (24,))
+    assert longer.model == base.model and longer.data == base.data
+    assert longer.train.lr == base.train.lr and longer.train.batch_size == base.train.batch_size
+    assert calibration_config("default", "cpu", 0, "table5/baseline", epochs=1).train.milestones == (1,)
+    with pytest.raises(ValueError, match="at least 1 epoch"):
+        calibration_config("default", "cpu", 0, "table5/baseline", epochs=0)
+
+
+def test_multi_person_calibration_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # the multi-person baseline at two budgets: its own table and figure, mAP as the headline
+    out = tmp_path / "results"
+    args = ["calibrate", "--scale", "smoke", "--experiment", "table5/baseline", "--levels", "default",
+            "--epochs", "1", "2", "--runs", str(tmp_path / "runs"), "--quiet"]
+    assert cli_main([*args, "--csv", str(out / "mp.csv"), "--figure", str(out / "mp.png")]) == 0
+    table = pd.read_csv(out / "mp.csv")
+    assert list(table["epochs"]) == [1, 2] and table["mAP"].between(0, 100).all()
+    assert [len(c.split(";")) for c in table["val_pck_by_epoch"]] == [1, 2]
+    assert "mAP" in capsys.readouterr().out
+    fig = plot_calibration(table)
+    assert fig.axes[0].get_ylabel() == "val multi-person mAP (%)"
+    assert [t.get_text().split(" (")[0] for t in fig.axes[0].get_legend().get_texts()][1:] == [
+        "default, 1 epochs", "default, 2 epochs"]
+    # --append replaces a re-run (level, epochs, seed) and keeps the other budget
+    assert cli_main([*args[:-4], "--epochs", "2", "--runs", str(tmp_path / "runs"), "--quiet", "--append",
+                     "--csv", str(out / "mp.csv"), "--figure", str(out / "mp.png")]) == 0
+    assert list(pd.read_csv(out / "mp.csv")["epochs"]) == [1, 2]
+    assert cli_main([*args[:-4], "--epochs", "0", "--csv", str(out / "x.csv")]) == 2
+    assert "--epochs" in capsys.readouterr().err

@@ -1,6 +1,8 @@
 """``python -m piltools calibrate [--scale cpu] [--levels ...] [--seeds 0] [--jobs N] [--append]``: train the pose-only
 baseline on each synthetic difficulty level and write ``results/calibration.csv`` and
-``results/figures/calibration.png``.
+``results/figures/calibration.png``. ``--experiment NAME`` calibrates another pose-only baseline (Table 5's
+multi-person ``table5/baseline``: mAP instead of PCK) and writes ``results/calibration_<slug>.csv`` / ``.png``;
+``--epochs E [E ...]`` tries training budgets as well as levels.
 
 ``python -m piltools calibrate --parsing [--networks ...] [--seeds 0 1 2] [--scale cpu] [--append]``: train the
 parsing networks alone (cross-entropy only) and write ``results/calibration_parsing.csv`` and
@@ -17,11 +19,12 @@ from piltools.errors import InputError
 from piltools.experiments import SCALE_NAMES
 from piltools.synthetic.config import DIFFICULTY
 from piltools.reports import PCK_COLUMNS
-from piltools.runs import resolve_path
+from piltools.runs import experiment_slug, resolve_path
 from piltools.training.calibration import (
     BASELINE,
     PARSING_NETWORKS,
     calibration_frame,
+    calibration_metric,
     parsing_calibration_frame,
     parsing_experiment,
     parsing_verdicts,
@@ -38,7 +41,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--levels", nargs="+", default=list(DIFFICULTY),
                    help=f"difficulty levels (default: all, hardest first: {' '.join(DIFFICULTY)})")
     p.add_argument("--seeds", nargs="+", type=int, default=[0], help="training seeds per level")
-    p.add_argument("--experiment", default=BASELINE, help="the pose-only baseline experiment")
+    p.add_argument("--experiment", default=BASELINE,
+                   help="the pose-only baseline experiment (another than the default writes "
+                        "results/calibration_<experiment slug>.csv and .png)")
+    p.add_argument("--epochs", nargs="+", type=int, default=None,
+                   help="training budgets to try, in epochs (default: the scale's own); each keeps the scale's "
+                        "schedule shape (milestones at the same fraction of the run)")
     p.add_argument("--parsing", action="store_true",
                    help="calibrate the parsing side instead: train the parsing networks alone (cross-entropy only)")
     p.add_argument("--networks", nargs="+", default=None,
@@ -55,28 +63,33 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def outputs(args: argparse.Namespace, stem: str) -> tuple[Path, Path]:
-    """The table and figure a calibration writes: ``--csv`` / ``--figure``, else ``results/<stem>[_<scale>]``."""
+    """The table and figure a calibration writes: ``--csv`` / ``--figure``, else ``results/<stem>[_<slug>][_<scale>]``
+    (``_<slug>``: the experiment's slug, for a pose-only calibration of another baseline than the default)."""
     suffix = "" if args.scale == "cpu" else f"_{args.scale}"
+    if not getattr(args, "parsing", False) and args.experiment != BASELINE:
+        suffix = f"_{experiment_slug(args.experiment)}{suffix}"
     return (resolve_path(args.csv or f"results/{stem}{suffix}.csv"),
             resolve_path(args.figure or f"results/figures/{stem}{suffix}.png"))
 
 
-def merged(frame: pd.DataFrame, csv: Path, key: str, order: Sequence[str], what: str) -> pd.DataFrame:
-    """``frame`` with the rows of the existing table ``csv`` whose (``key``, seed) it does not re-run
-    (``--append``), sorted by ``key`` in ``order`` then seed.
+def merged(frame: pd.DataFrame, csv: Path, key: str, order: Sequence[str], what: str,
+           also: Sequence[str] = ()) -> pd.DataFrame:
+    """``frame`` with the rows of the existing table ``csv`` whose (``key``, ``also``..., seed) it does not re-run
+    (``--append``), sorted by ``key`` in ``order``, then ``also``, then seed.
 
     Raises:
-        InputError: ``csv`` is not a table of that kind (no ``key`` / ``seed`` column).
+        InputError: ``csv`` is not a table of that kind (no ``key`` / ``also`` / ``seed`` column).
     """
     old = pd.read_csv(csv)
-    missing = {key, "seed"} - set(old.columns)
+    columns = [key, *also, "seed"]
+    missing = set(columns) - set(old.columns)
     if missing:
         raise InputError(f"--append: {csv} has no column(s) {sorted(missing)}; not a {what} table (write to another "
                          "--csv or drop --append)")
-    keep = ~old.set_index([key, "seed"]).index.isin(frame.set_index([key, "seed"]).index)
+    keep = ~old.set_index(columns).index.isin(frame.set_index(columns).index)
     frame = pd.concat([old[keep], frame], ignore_index=True)
     rank = {name: i for i, name in enumerate(order)}
-    return frame.sort_values([key, "seed"], key=lambda c: c.map(rank) if c.name == key else c, kind="stable",
+    return frame.sort_values(columns, key=lambda c: c.map(rank) if c.name == key else c, kind="stable",
                              ignore_index=True)
 
 
@@ -96,14 +109,18 @@ def run(args: argparse.Namespace) -> int:
     unknown = [level for level in args.levels if level not in DIFFICULTY]
     if unknown:
         raise InputError(f"unknown difficulty level(s) {unknown}; expected some of {list(DIFFICULTY)}")
+    if args.epochs is not None and min(args.epochs) < 1:
+        raise InputError(f"--epochs: budgets must be at least 1 epoch, got {args.epochs}")
     csv, figure = outputs(args, "calibration")
     results = run_calibration(args.levels, args.scale, args.seeds, args.experiment, out=args.runs, jobs=args.jobs,
-                              quiet=True if args.quiet else None)
+                              quiet=True if args.quiet else None, budgets=args.epochs or [None])
     frame = calibration_frame(results)
     if args.append and csv.is_file():
-        frame = merged(frame, csv, "level", list(DIFFICULTY), "calibration")
-    write(frame, csv, figure, [c for c in frame.columns if c in (*PCK_COLUMNS, "seconds")], plot_calibration)
-    summary = frame.groupby("level", sort=False)["PCK"].agg(["mean", "std", "count"])
+        frame = merged(frame, csv, "level", list(DIFFICULTY), "calibration", also=["epochs"])
+    write(frame, csv, figure, [c for c in frame.columns if c in (*PCK_COLUMNS, "mAP", "seconds")], plot_calibration)
+    metric = calibration_metric(frame)
+    summary = frame.groupby(["level", "epochs"], sort=False)[metric].agg(["mean", "std", "count"])
+    print(f"final flip-tested {metric} of {args.experiment} ({args.scale}) by difficulty level and budget:")
     print(summary.round(1).to_string())
     print(f"wrote {csv} and {figure}")
     return 0
@@ -111,8 +128,9 @@ def run(args: argparse.Namespace) -> int:
 
 def run_parsing(args: argparse.Namespace) -> int:
     """``calibrate --parsing``: the parsing networks alone, their table, figure and verdicts."""
-    if args.levels != list(DIFFICULTY) or args.experiment != BASELINE:
-        raise InputError("--levels and --experiment belong to the pose-only calibration: drop them with --parsing "
+    if args.levels != list(DIFFICULTY) or args.experiment != BASELINE or args.epochs is not None:
+        raise InputError("--levels, --experiment and --epochs belong to the pose-only calibration: drop them with "
+                         "--parsing "
                          "(the parsing networks train on the scale's own data)")
     networks = list(PARSING_NETWORKS) if args.networks is None else args.networks
     for network in networks:
