@@ -34,7 +34,8 @@ REPO = Path(__file__).resolve().parents[1]
 NAME = "table1/vgg16-pil"  # parses, so its record has per-class IoU
 #: Each numbered notebook and the committed result table it writes at ``cpu`` scale.
 NOTEBOOK_TABLES = {"01_table1_vgg16_ablation.ipynb": "table1.csv", "02_table2_hourglass_depth.ipynb": "table2.csv",
-                   "03_table3_parsing_quality.ipynb": "table3.csv", "05_table5_multiperson.ipynb": "table5.csv"}
+                   "03_table3_parsing_quality.ipynb": "table3.csv", "04_table6_mpii_transfer.ipynb": "table6.csv",
+                   "05_table5_multiperson.ipynb": "table5.csv"}
 
 
 @pytest.fixture(scope="module")
