@@ -15,6 +15,7 @@ from piltools.training.calibration import (
     PARSING_NETWORKS,
     calibration_config,
     calibration_frame,
+    multi_person_tolerances,
     paper_parsing_miou,
     parsing_calibration_frame,
     parsing_experiment,
@@ -188,6 +189,12 @@ def test_multi_person_calibration_cli(tmp_path: Path, capsys: pytest.CaptureFixt
     table = pd.read_csv(out / "mp.csv")
     assert list(table["epochs"]) == [1, 2] and table["mAP"].between(0, 100).all()
     assert [len(c.split(";")) for c in table["val_pck_by_epoch"]] == [1, 2]
+    # the wider-tolerance diagnostic: columns per factor; at factor 1 it is the run's own final evaluation
+    assert table[["mAP_tol2x", "mAP_tol4x"]].apply(lambda c: c.between(0, 100)).all().all()
+    [(_, cached)] = run_calibration(["default"], "smoke", [0], "table5/baseline", out=tmp_path / "runs", quiet=True,
+                                    budgets=[2])
+    assert cached.cached
+    assert multi_person_tolerances(cached, (1.0,)) == {"mAP_tol1x": pytest.approx(cached.eval["mAP"], abs=1e-9)}
     assert "mAP" in capsys.readouterr().out
     fig = plot_calibration(table)
     assert fig.axes[0].get_ylabel() == "val multi-person mAP (%)"

@@ -25,6 +25,7 @@ from piltools.training.calibration import (
     PARSING_NETWORKS,
     calibration_frame,
     calibration_metric,
+    multi_person_tolerances,
     parsing_calibration_frame,
     parsing_experiment,
     parsing_verdicts,
@@ -115,9 +116,13 @@ def run(args: argparse.Namespace) -> int:
     results = run_calibration(args.levels, args.scale, args.seeds, args.experiment, out=args.runs, jobs=args.jobs,
                               quiet=True if args.quiet else None, budgets=args.epochs or [None])
     frame = calibration_frame(results)
+    if calibration_metric(frame) == "mAP":  # multi-person: also the mAP at wider tolerances (a diagnostic)
+        wider = pd.DataFrame([multi_person_tolerances(result) for _, result in results])
+        frame = pd.concat([frame, wider], axis=1)
     if args.append and csv.is_file():
         frame = merged(frame, csv, "level", list(DIFFICULTY), "calibration", also=["epochs"])
-    write(frame, csv, figure, [c for c in frame.columns if c in (*PCK_COLUMNS, "mAP", "seconds")], plot_calibration)
+    write(frame, csv, figure, [c for c in frame.columns if c in (*PCK_COLUMNS, "seconds") or c.startswith("mAP")],
+          plot_calibration)
     metric = calibration_metric(frame)
     summary = frame.groupby(["level", "epochs"], sort=False)[metric].agg(["mean", "std", "count"])
     print(f"final flip-tested {metric} of {args.experiment} ({args.scale}) by difficulty level and budget:")
