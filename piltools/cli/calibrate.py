@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from piltools.errors import InputError
+from piltools.inspection.people import predict_val_people
 from piltools.experiments import SCALE_NAMES
 from piltools.synthetic.config import DIFFICULTY
 from piltools.reports import PCK_COLUMNS
@@ -25,7 +26,6 @@ from piltools.training.calibration import (
     PARSING_NETWORKS,
     calibration_frame,
     calibration_metric,
-    multi_person_tolerances,
     parsing_calibration_frame,
     parsing_experiment,
     parsing_verdicts,
@@ -117,7 +117,8 @@ def run(args: argparse.Namespace) -> int:
                               quiet=True if args.quiet else None, budgets=args.epochs or [None])
     frame = calibration_frame(results)
     if calibration_metric(frame) == "mAP":  # multi-person: also the mAP at wider tolerances (a diagnostic)
-        wider = pd.DataFrame([multi_person_tolerances(result) for _, result in results])
+        wider = pd.DataFrame([predict_val_people(result.config, result.run_dir).wider_tolerance_maps()
+                              for _, result in results])
         frame = pd.concat([frame, wider], axis=1)
     if args.append and csv.is_file():
         frame = merged(frame, csv, "level", list(DIFFICULTY), "calibration", also=["epochs"])

@@ -32,6 +32,8 @@ from piltools.training.multiperson import evaluate_multi_person
 from piltools.training.runner import load_trained_model
 from piltools.viz import PERSON_COLOURS, draw_person, draw_skeleton
 
+#: Multiples of the true-positive tolerance :meth:`ValPeople.wider_tolerance_maps` scores at by default.
+TOLERANCE_FACTORS: tuple[float, ...] = (2.0, 4.0)
 #: A figure panel's longer side in pixels (images are enlarged to it before drawing).
 PANEL_SIDE = 384
 #: Predicted people drawn per image: the ground truth's count plus this many, strongest first
@@ -83,6 +85,19 @@ class ValPeople:
     def image_maps(self) -> np.ndarray:
         """(N,) each image's own mAP (:func:`image_maps`)."""
         return image_maps(self.people, self.gt, self.boxes)
+
+    def wider_tolerance_maps(self, factors: Sequence[float] = TOLERANCE_FACTORS) -> dict[str, float]:
+        """A diagnostic, not the metric: the split's mAP of these people with the true-positive tolerance (0.5 x
+        the reference distance, :func:`piltools.metrics.multi_person_ap`) widened ``factor`` times. It tells "finds
+        the people but places their joints outside the tolerance" from "does not find them" (multi-person
+        calibration, ``python -m piltools calibrate --experiment table5/baseline``).
+
+        Returns:
+            ``{"mAP_tol2x": ..., "mAP_tol4x": ...}`` (percent), one key per factor (at 1 the run's own mAP).
+        """
+        references = [box_reference_distance(b) for b in self.boxes]
+        return {f"mAP_tol{factor:g}x":
+                float(multi_person_ap(self.people, self.gt, references, thr=0.5 * factor)["mAP"]) for factor in factors}
 
 
 def predict_val_people(cfg: ExperimentConfig, run_dir: str | Path, device: str = "cpu") -> ValPeople:

@@ -31,20 +31,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from torch.utils.data import Subset
 
 from piltools.config import ExperimentConfig
 from piltools.datasets.specs import get_spec
 from piltools.errors import InputError
 from piltools.experiments import CALIBRATION_PREFIX, get_experiment, with_changes
-from piltools.metrics import box_reference_distance, multi_person_ap
 from piltools.paper import paper_numbers
 from piltools.reports import PCK_COLUMNS, summary_row
 from piltools.runs import RunResult
-from piltools.training import distributed as D
-from piltools.training.builders import build_datasets, build_model, eval_loader
-from piltools.training.loop import read_checkpoint
-from piltools.training.multiperson import predict_people
 from piltools.training.pool import parallel_waves
 from piltools.training.runner import run_config
 
@@ -146,47 +140,6 @@ def calibration_frame(results: Sequence[tuple[str, RunResult]]) -> pd.DataFrame:
         row["val_pck_by_epoch"] = ";".join(f"{v:.2f}" for v in curve)
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-#: Multiples of the multi-person true-positive tolerance (0.5 x reference distance) that
-#: :func:`multi_person_tolerances` scores a calibration run at, besides the metric's own (1).
-TOLERANCE_FACTORS: tuple[float, ...] = (2.0, 4.0)
-
-
-def multi_person_tolerances(result: RunResult, factors: Sequence[float] = TOLERANCE_FACTORS) -> dict[str, float]:
-    """A diagnostic of a finished multi-person run: its mAP with the true-positive tolerance widened
-    ``factor`` times (the metric's is 0.5 x the reference distance, :func:`piltools.metrics.multi_person_ap`),
-    the model's predictions decoded and grouped exactly as its final evaluation does (flip test, the config's
-    threshold and radius). It tells "finds the people but places the joints outside the tolerance" from "does
-    not find them"; it is not the table's metric.
-
-    Returns:
-        ``{"mAP_tol2x": ..., "mAP_tol4x": ...}`` (percent), one key per factor.
-
-    Raises:
-        CheckpointNotFoundError / CheckpointError: the run has no readable checkpoint.
-    """
-    cfg = result.config
-    ctx = D.DistContext()
-    model = build_model(cfg)
-    model.load_state_dict(read_checkpoint(cfg, result.run_dir)["model"])
-    model.eval()
-    _, val = build_datasets(cfg, model, ctx)
-    records = (val.dataset if isinstance(val, Subset) else val).records
-    flip = list(get_spec(cfg.data.kind).joint_flip_perm) if cfg.train.eval_flip else None
-    preds, gts, references = [], [], []
-    for batch in eval_loader(cfg, val, ctx):
-        people = predict_people(model, batch["image"], batch["meta"]["affine"], cfg.model.num_joints,
-                                cfg.data.input_size, flip, threshold=cfg.train.eval_peak_threshold,
-                                radius=cfg.train.eval_group_radius * cfg.data.input_size)
-        for i, found in enumerate(people):
-            record = records[int(batch["meta"]["index"][i])]
-            preds.append(found)
-            gts.append(batch["meta"]["orig_joints"][i, :int(batch["num_people"][i])].double().numpy())
-            references.append(box_reference_distance(np.stack([np.asarray(p.box, dtype=np.float64)
-                                                               for p in record.people])))
-    return {f"mAP_tol{factor:g}x": float(multi_person_ap(preds, gts, references, thr=0.5 * factor)["mAP"])
-            for factor in factors}
 
 
 def calibration_metric(frame: pd.DataFrame) -> str:
