@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from piltools.errors import InputError
-from piltools.inspection.people import predict_val_people
 from piltools.experiments import SCALE_NAMES
+from piltools.inspection.people import predict_val_people
 from piltools.synthetic.config import DIFFICULTY
 from piltools.reports import PCK_COLUMNS
 from piltools.runs import experiment_slug, resolve_path
@@ -67,7 +67,7 @@ def outputs(args: argparse.Namespace, stem: str) -> tuple[Path, Path]:
     """The table and figure a calibration writes: ``--csv`` / ``--figure``, else ``results/<stem>[_<slug>][_<scale>]``
     (``_<slug>``: the experiment's slug, for a pose-only calibration of another baseline than the default)."""
     suffix = "" if args.scale == "cpu" else f"_{args.scale}"
-    if not getattr(args, "parsing", False) and args.experiment != BASELINE:
+    if not args.parsing and args.experiment != BASELINE:
         suffix = f"_{experiment_slug(args.experiment)}{suffix}"
     return (resolve_path(args.csv or f"results/{stem}{suffix}.csv"),
             resolve_path(args.figure or f"results/figures/{stem}{suffix}.png"))
@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
         frame = merged(frame, csv, "level", list(DIFFICULTY), "calibration", also=["epochs"])
     write(frame, csv, figure, [c for c in frame.columns if c in (*PCK_COLUMNS, "seconds") or c.startswith("mAP")],
           plot_calibration)
-    metric = calibration_metric(frame)
+    metric = calibration_metric(frame)  # of the table as written (with --append, its old rows too)
     summary = frame.groupby(["level", "epochs"], sort=False)[metric].agg(["mean", "std", "count"])
     print(f"final flip-tested {metric} of {args.experiment} ({args.scale}) by difficulty level and budget:")
     print(summary.round(1).to_string())
