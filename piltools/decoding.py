@@ -178,6 +178,10 @@ def decode_people(heatmaps: np.ndarray, offsets: np.ndarray, stride: int, input_
                   threshold: float = PEAK_THRESHOLD, radius: float | None = None) -> np.ndarray:
     """Group NMS peaks into people by position + predicted centroid offset.
 
+    Each peak is placed like :func:`decode_heatmaps` places its argmax: the cell centre shifted a quarter
+    cell toward the higher of its two neighbours on each axis. Its centroid vote is its cell centre plus
+    the offset predicted there (the offsets are trained from cell centres).
+
     Args:
         heatmaps: ``(K, h, w)`` joint confidence maps (no background channel).
         offsets: ``(2K, h, w)`` predicted offsets (input px / ``input_size``).
@@ -198,10 +202,14 @@ def decode_people(heatmaps: np.ndarray, offsets: np.ndarray, stride: int, input_
     _, ks, vs, us = torch.nonzero(peak, as_tuple=True)
     scores = hm[0, ks, vs, us].numpy()
     ks, vs, us = ks.numpy(), vs.numpy(), us.numpy()
-    xs = (us + 0.5) * stride - 0.5
-    ys = (vs + 0.5) * stride - 0.5
-    cx = xs + offsets[2 * ks, vs, us] * input_size
-    cy = ys + offsets[2 * ks + 1, vs, us] * input_size
+    # the quarter-cell shift toward the higher neighbour, as decode_heatmaps (none at the border)
+    padded = np.pad(hm[0].numpy(), ((0, 0), (1, 1), (1, 1)), mode="edge")  # (K, h+2, w+2)
+    du = np.sign(padded[ks, vs + 1, us + 2] - padded[ks, vs + 1, us]) * ((us > 0) & (us < w - 1))
+    dv = np.sign(padded[ks, vs + 2, us + 1] - padded[ks, vs, us + 1]) * ((vs > 0) & (vs < h - 1))
+    cell_x, cell_y = (us + 0.5) * stride - 0.5, (vs + 0.5) * stride - 0.5
+    xs, ys = cell_x + QUARTER * stride * du, cell_y + QUARTER * stride * dv
+    cx = cell_x + offsets[2 * ks, vs, us] * input_size
+    cy = cell_y + offsets[2 * ks + 1, vs, us] * input_size
     people: list[np.ndarray] = []  # each (K, 3)
     votes: list[list[tuple[float, float]]] = []
     for i in np.argsort(-scores, kind="stable"):

@@ -243,13 +243,36 @@ def test_cli_writes_a_dataset(tmp_path: Path) -> None:
     assert len(json.loads((out / "annot" / "valid.json").read_text())) == 2
 
 
+def test_person_fill_overrides_the_style_and_leaves_old_manifests_alone() -> None:
+    from piltools.synthetic.sample import render_sample
+
+    assert "person_fill" not in SynthConfig().to_dict()  # manifests written before the knob still match
+    near = SynthConfig(person_fill=(0.9, 1.0))
+    assert SynthConfig.from_dict(near.to_dict()) == near
+    with pytest.raises(ValueError, match="person_fill"):
+        SynthConfig(person_fill=(0.8, 0.5))
+
+    def height(config):  # mean joint span in y of the people of the first val images, over the image height
+        spans = []
+        for i in range(4):
+            sample = render_sample("pascal", 0, "val", i, 96, config)
+            for person in sample.people:
+                ys = person.joints[:, 1]
+                spans.append((np.nanmax(ys) - np.nanmin(ys)) / sample.image.shape[0])
+        return float(np.mean(spans))
+
+    assert height(near) > 1.3 * height(SynthConfig())
+
+
 def test_difficulty_levels_named_in_configs() -> None:
     from piltools.config import SyntheticConfig
     from piltools.experiments import get_experiment, with_changes
     from piltools.synthetic import DIFFICULTY
 
     assert difficulty_config("default") == SynthConfig()
-    assert list(DIFFICULTY)[-1] == "default" and len(set(DIFFICULTY.values())) == len(DIFFICULTY)
+    base = [name for name in DIFFICULTY if not name.startswith("default-")]  # hardest first, then default's variants
+    assert base[-1] == "default" and len(set(DIFFICULTY.values())) == len(DIFFICULTY)
+    assert all(DIFFICULTY[name].person_fill is not None for name in DIFFICULTY if name not in base)
     with pytest.raises(ValueError, match="unknown synthetic difficulty 'brutal'"):
         difficulty_config("brutal")
     cfg = get_experiment("table2/hg-1s-1u", "smoke")

@@ -227,6 +227,22 @@ def test_decode_people_groups_peaks_by_centroid_offset():
     assert float(offset_loss(pred, target, torch.zeros_like(mask))) == 0.0
 
 
+def test_decode_people_places_peaks_as_decode_heatmaps_does():
+    from piltools.decoding import decode_heatmaps, decode_people
+
+    stride, inp = 4, 32
+    hm = np.zeros((2, 8, 8), dtype=np.float32)
+    hm[0, 3, 4], hm[0, 3, 5], hm[0, 2, 4] = 0.9, 0.5, 0.3  # right and upper neighbours higher: +1/4, -1/4 cell
+    hm[1, 0, 7], hm[1, 1, 7] = 0.8, 0.6  # corner peak: no shift at the border
+    people = decode_people(hm, np.zeros((4, 8, 8), dtype=np.float32), stride, inp, threshold=0.1, radius=100.0)
+    assert people.shape == (1, 2, 3)
+    # joint 0: cell (u, v) = (4, 3) -> x = (4 + 0.25 + 0.5) * 4 - 0.5 = 18.5, y = (3 - 0.25 + 0.5) * 4 - 0.5 = 12.5
+    assert people[0, 0, :2].tolist() == [18.5, 12.5]
+    assert people[0, 1, :2].tolist() == [29.5, 1.5]  # cell (7, 0) centre
+    single = decode_heatmaps(torch.from_numpy(hm)[None], stride)[0]
+    assert np.allclose(people[0, :, :2], single[:, :2].numpy())
+
+
 def test_multi_person_smoke_run_reports_map(tmp_path):
     res = run_experiment("table5/baseline", "smoke", out=tmp_path, quiet=True)
     assert res.config.model.offset_head and res.config.data.kind == "pascal"

@@ -139,7 +139,7 @@ def render_sample(kind: str, seed: int, split: str, index: int, size: int = 128,
         shape = sample_shape(rng, style)
         pose = sample_pose(rng, config)
         skel = pose_skeleton(shape, pose)
-        fill = rng.uniform(*style.fill)
+        fill = rng.uniform(*(config.person_fill or style.fill))
         anchor = None
         if n_people > 1:  # spread people over the width, neighbours overlapping
             anchor = width * (p + 0.5 + rng.uniform(-0.45, 0.45)) / n_people
