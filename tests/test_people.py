@@ -40,6 +40,26 @@ def test_image_maps_score_each_image_alone() -> None:
     assert maps[:3] == pytest.approx([100.0, 50.0, 0.0]) and math.isnan(maps[3])
 
 
+def test_ground_truth_grouping_keeps_the_placement_and_drops_the_grouping() -> None:
+    gt = np.stack([_person(10.0), _person(60.0)])  # two people, (2, K, 3)
+    boxes = np.array([[0.0, 0.0, 30.0, 40.0]] * 2)  # tolerance 2.5 px each
+    # the joints are placed exactly, but grouped wrongly: each predicted "person" takes half of both people
+    mixed = np.stack([_person(10.0), _person(60.0)])
+    mixed[0, 7:], mixed[1, 7:] = _person(60.0)[7:], _person(10.0)[7:]
+    mixed[..., 2] = 0.9
+    val = P.ValPeople(experiment="x", kind="pascal", names=["a"], image_paths=[Path("a.jpg")], gt=[gt],
+                      boxes=[boxes], people=[mixed], mAP=float("nan"))
+    # its own grouping: each predicted person matches one annotated person and half of its joints lie on the
+    # other one, so half the detections of every joint type are false positives
+    assert val.image_maps()[0] < 100.0
+    assert val.ground_truth_grouping_map() == {"mAP_gt_grouping": pytest.approx(100.0)}
+    # a joint placed 3 px off (> 2.5) stays a miss when the truth groups
+    shifted = mixed.copy()
+    shifted[:, 0, 0] += 3.0
+    val.people = [shifted]
+    assert val.ground_truth_grouping_map()["mAP_gt_grouping"] == pytest.approx(100.0 * 13 / 14)
+
+
 def test_pick_examples_takes_the_largest_gains_then_losses_once_each() -> None:
     names = ["a", "b", "c", "d", "e", "f"]
     base = np.array([10.0, 50.0, 20.0, 30.0, np.nan, 40.0])

@@ -1,6 +1,7 @@
 """Synthetic datasets: determinism, real on-disk formats, joint/parsing consistency, statistics."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -270,9 +271,13 @@ def test_difficulty_levels_named_in_configs() -> None:
     from piltools.synthetic import DIFFICULTY
 
     assert difficulty_config("default") == SynthConfig()
-    base = [name for name in DIFFICULTY if not name.startswith("default-")]  # hardest first, then default's variants
+    from piltools.synthetic.config import PERSON_SIZE_LEVELS
+
+    base = [name for name in DIFFICULTY if name not in PERSON_SIZE_LEVELS]  # hardest first
     assert base[-1] == "default" and len(set(DIFFICULTY.values())) == len(DIFFICULTY)
-    assert all(DIFFICULTY[name].person_fill is not None for name in DIFFICULTY if name not in base)
+    for name in PERSON_SIZE_LEVELS:  # "default" but for the person size
+        assert DIFFICULTY[name].person_fill is not None
+        assert dataclasses.replace(DIFFICULTY[name], person_fill=None) == SynthConfig()
     with pytest.raises(ValueError, match="unknown synthetic difficulty 'brutal'"):
         difficulty_config("brutal")
     cfg = get_experiment("table2/hg-1s-1u", "smoke")

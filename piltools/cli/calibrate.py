@@ -18,7 +18,7 @@ import pandas as pd
 from piltools.errors import InputError
 from piltools.experiments import SCALE_NAMES
 from piltools.inspection.people import predict_val_people
-from piltools.synthetic.config import DIFFICULTY
+from piltools.synthetic.config import DIFFICULTY, PERSON_SIZE_LEVELS
 from piltools.reports import PCK_COLUMNS
 from piltools.runs import experiment_slug, resolve_path
 from piltools.training.calibration import (
@@ -39,8 +39,10 @@ from piltools.training.calibration import (
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scale", default="cpu", choices=[s for s in SCALE_NAMES if s != "paper"],
                    help="synthetic-data scale to calibrate (the paper scale trains on real data)")
-    p.add_argument("--levels", nargs="+", default=list(DIFFICULTY),
-                   help=f"difficulty levels (default: all, hardest first: {' '.join(DIFFICULTY)})")
+    base = [level for level in DIFFICULTY if level not in PERSON_SIZE_LEVELS]
+    p.add_argument("--levels", nargs="+", default=base,
+                   help=f"difficulty levels (default, hardest first: {' '.join(base)}; "
+                        f"the person-size variants of 'default': {' '.join(PERSON_SIZE_LEVELS)})")
     p.add_argument("--seeds", nargs="+", type=int, default=[0], help="training seeds per level")
     p.add_argument("--experiment", default=BASELINE,
                    help="the pose-only baseline experiment (another than the default writes "
@@ -116,10 +118,10 @@ def run(args: argparse.Namespace) -> int:
     results = run_calibration(args.levels, args.scale, args.seeds, args.experiment, out=args.runs, jobs=args.jobs,
                               quiet=True if args.quiet else None, budgets=args.epochs or [None])
     frame = calibration_frame(results)
-    if calibration_metric(frame) == "mAP":  # multi-person: also the mAP at wider tolerances (a diagnostic)
-        wider = pd.DataFrame([predict_val_people(result.config, result.run_dir).wider_tolerance_maps()
-                              for _, result in results])
-        frame = pd.concat([frame, wider], axis=1)
+    if calibration_metric(frame) == "mAP":  # multi-person diagnostics: wider tolerances, grouping by the truth
+        people = [predict_val_people(result.config, result.run_dir) for _, result in results]
+        diagnostics = pd.DataFrame([{**val.wider_tolerance_maps(), **val.ground_truth_grouping_map()} for val in people])
+        frame = pd.concat([frame, diagnostics], axis=1)
     if args.append and csv.is_file():
         frame = merged(frame, csv, "level", list(DIFFICULTY), "calibration", also=["epochs"])
     write(frame, csv, figure, [c for c in frame.columns if c in (*PCK_COLUMNS, "seconds") or c.startswith("mAP")],

@@ -99,6 +99,26 @@ class ValPeople:
         return {f"mAP_tol{factor:g}x":
                 float(multi_person_ap(self.people, self.gt, references, thr=0.5 * factor)["mAP"]) for factor in factors}
 
+    def ground_truth_grouping_map(self) -> dict[str, float]:
+        """A diagnostic, not the metric: the split's mAP when the ground truth does the grouping. Each annotated
+        joint takes the nearest predicted joint of its type, from any predicted person (one may serve two
+        annotated people); the other predicted joints are dropped. What is left is how well the joints are
+        placed: the gap to the run's mAP is what grouping and false positives cost.
+
+        Returns:
+            ``{"mAP_gt_grouping": ...}`` (percent).
+        """
+        regrouped = []
+        for gt, people in zip(self.gt, self.people):
+            out = np.full(gt.shape, np.nan)  # (G, K, 3)
+            for k in range(gt.shape[1]):
+                found = people[:, k][np.isfinite(people[:, k]).all(axis=1)] if len(people) else np.zeros((0, 3))
+                for g in np.flatnonzero(gt[:, k, 2] > 0) if len(found) else ():
+                    out[g, k] = found[np.argmin(np.hypot(found[:, 0] - gt[g, k, 0], found[:, 1] - gt[g, k, 1]))]
+            regrouped.append(out)
+        references = [box_reference_distance(b) for b in self.boxes]
+        return {"mAP_gt_grouping": float(multi_person_ap(regrouped, self.gt, references)["mAP"])}
+
 
 def predict_val_people(cfg: ExperimentConfig, run_dir: str | Path, device: str = "cpu") -> ValPeople:
     """The people a finished multi-person run predicts on its val split, through its evaluation's code.

@@ -173,6 +173,11 @@ DIFFICULTY: dict[str, SynthConfig] = {
 }
 
 
+#: The levels that differ from ``"default"`` only in person size (the multi-person calibration's axis); the
+#: single-person calibration (``python -m piltools calibrate`` with no ``--levels``) leaves them out.
+PERSON_SIZE_LEVELS: tuple[str, ...] = ("default-near", "default-close")
+
+
 def difficulty_config(name: str) -> SynthConfig:
     """The :class:`SynthConfig` of a named difficulty level (:data:`DIFFICULTY`)."""
     if name not in DIFFICULTY:
