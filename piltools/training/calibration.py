@@ -35,7 +35,7 @@ import pandas as pd
 from piltools.config import ExperimentConfig
 from piltools.datasets.specs import get_spec
 from piltools.errors import InputError
-from piltools.experiments import CALIBRATION_PREFIX, get_experiment, with_changes
+from piltools.experiments import CALIBRATION_PREFIX, get_experiment, scaled_milestones, with_changes
 from piltools.paper import paper_numbers
 from piltools.reports import PCK_COLUMNS, summary_row
 from piltools.runs import RunResult
@@ -93,9 +93,7 @@ def scaled_budget(cfg: ExperimentConfig, epochs: int) -> dict[str, Any]:
     """
     if epochs < 1:
         raise ValueError(f"{cfg.name}: a calibration budget needs at least 1 epoch, got {epochs}")
-    base = cfg.train.epochs
-    milestones = tuple(max(1, round(m * epochs / base)) for m in cfg.train.milestones)
-    return {"epochs": int(epochs), "milestones": milestones}
+    return {"epochs": int(epochs), "milestones": scaled_milestones(cfg.train.milestones, cfg.train.epochs, epochs)}
 
 
 def _train_labelled(pairs: list[tuple[str, ExperimentConfig]], out: str | Path, jobs: int,
