@@ -173,3 +173,16 @@ def test_cpu_v2_recipe():
     assert (cfg.train.epochs, cfg.train.milestones, cfg.train.batch_size) == (8, (6,), 4)
     assert get_experiment("table1/vgg16-pil", "cpu").train.parsing_lr_mult == 3.0
     assert get_experiment("table1/vgg16-pil", "paper").train.parsing_lr_mult == 1.0
+
+
+def test_multi_person_budget_keeps_the_schedule_shape():
+    from piltools.experiments import scaled_milestones
+
+    for name in ("table5/baseline", "table5/pil"):
+        cfg = get_experiment(name, "cpu")
+        assert (cfg.train.epochs, cfg.train.milestones) == (32, (24,))  # rate halved after 6 of 8 -> 24 of 32
+        assert cfg.data.synthetic.difficulty == "default-near"
+        assert get_experiment(name, "smoke").train.epochs == 2  # no multi-person budget at smoke
+        assert get_experiment(name, "paper").train.epochs == get_experiment("table2/hg-8s-1u", "paper").train.epochs
+    assert scaled_milestones((150, 170, 200), 250, 250) == (150, 170, 200)
+    assert scaled_milestones((1,), 2, 3) == (2,) and scaled_milestones((6,), 8, 1) == (1,)
