@@ -241,10 +241,9 @@ SCALES: dict[str, ScaleSpec] = {
             "pascal": SyntheticConfig(n_train=500, n_val=100, size=160, seed=0, difficulty="default-near"),
                                    # default-near: the default level with larger people (0.6-0.95 of the frame
                                    # instead of the style's 0.35-0.85). Calibrated on the pose-only baseline
-                                   # table5/baseline (results/calibration_table5-baseline.csv, seed 0): mAP after
-                                   # 8 epochs 3.3 (default) / 5.5 (default-near) / 4.4 (default-close), after 32
-                                   # 10.7 / 16.9 / -; the style's people got a true-positive tolerance of about
-                                   # one heatmap cell
+                                   # table5/baseline (results/calibration_table5-baseline.csv, seed 0, 8 epochs):
+                                   # mAP 3.3 (default) / 5.5 (default-near) / 4.4 (default-close); the style's
+                                   # people got a true-positive tolerance of about one heatmap cell
         },
         epochs=8,                  # paper 250. v1 of this scale had 10 epochs (chosen with the data difficulty in
                                    # the calibration, results/calibration.csv); v2 trains 8 so that the whole
