@@ -167,17 +167,21 @@ def test_calibrate_parsing_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
 
 def test_calibration_budgets_keep_the_schedule_shape() -> None:
-    base = get_experiment("table5/baseline", "cpu", 0)
-    assert calibration_config("default", "cpu", 0, "table5/baseline", epochs=base.train.epochs) == base
-    longer = calibration_config("default", "cpu", 0, "table5/baseline", epochs=32)
-    # cpu: the rate halves after 6 of 8 epochs, so after 24 of 32; nothing else moves
-    assert (base.train.epochs, base.train.milestones) == (8, (6,))
-    assert (longer.train.epochs, longer.train.milestones) == (32, (24,))
-    assert longer.model == base.model and longer.data == base.data
-    assert longer.train.lr == base.train.lr and longer.train.batch_size == base.train.batch_size
-    assert calibration_config("default", "cpu", 0, "table5/baseline", epochs=1).train.milestones == (1,)
+    base = get_experiment("table5/baseline", "cpu", 0)  # cpu: 32 epochs on data level default-near
+    level = base.data.synthetic.difficulty
+    assert calibration_config(level, "cpu", 0, "table5/baseline", epochs=base.train.epochs) == base
+    shorter = calibration_config(level, "cpu", 0, "table5/baseline", epochs=8)
+    # the rate halves after 24 of 32 epochs, so after 6 of 8; nothing else moves
+    assert (base.train.epochs, base.train.milestones) == (32, (24,))
+    assert (shorter.train.epochs, shorter.train.milestones) == (8, (6,))
+    assert shorter.model == base.model and shorter.data == base.data
+    assert shorter.train.lr == base.train.lr and shorter.train.batch_size == base.train.batch_size
+    assert calibration_config(level, "cpu", 0, "table5/baseline", epochs=1).train.milestones == (1,)
+    # another level: its own data folder, the same budget
+    other = calibration_config("default", "cpu", 0, "table5/baseline", epochs=8)
+    assert other.data.root == f"{base.data.root}-default" and other.train == shorter.train
     with pytest.raises(ValueError, match="at least 1 epoch"):
-        calibration_config("default", "cpu", 0, "table5/baseline", epochs=0)
+        calibration_config(level, "cpu", 0, "table5/baseline", epochs=0)
 
 
 def test_multi_person_calibration_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

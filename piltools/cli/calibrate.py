@@ -36,12 +36,15 @@ from piltools.training.calibration import (
 )
 
 
+#: The levels a pose-only calibration trains when ``--levels`` is not given: all but the person-size variants.
+BASE_LEVELS: list[str] = [level for level in DIFFICULTY if level not in PERSON_SIZE_LEVELS]
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scale", default="cpu", choices=[s for s in SCALE_NAMES if s != "paper"],
                    help="synthetic-data scale to calibrate (the paper scale trains on real data)")
-    base = [level for level in DIFFICULTY if level not in PERSON_SIZE_LEVELS]
-    p.add_argument("--levels", nargs="+", default=base,
-                   help=f"difficulty levels (default, hardest first: {' '.join(base)}; "
+    p.add_argument("--levels", nargs="+", default=None,
+                   help=f"difficulty levels (default, hardest first: {' '.join(BASE_LEVELS)}; "
                         f"the person-size variants of 'default': {' '.join(PERSON_SIZE_LEVELS)})")
     p.add_argument("--seeds", nargs="+", type=int, default=[0], help="training seeds per level")
     p.add_argument("--experiment", default=BASELINE,
@@ -109,13 +112,14 @@ def run(args: argparse.Namespace) -> int:
         return run_parsing(args)
     if args.networks is not None:
         raise InputError("--networks chooses parsing networks: add --parsing (or drop --networks)")
-    unknown = [level for level in args.levels if level not in DIFFICULTY]
+    levels = args.levels or BASE_LEVELS
+    unknown = [level for level in levels if level not in DIFFICULTY]
     if unknown:
         raise InputError(f"unknown difficulty level(s) {unknown}; expected some of {list(DIFFICULTY)}")
     if args.epochs is not None and min(args.epochs) < 1:
         raise InputError(f"--epochs: budgets must be at least 1 epoch, got {args.epochs}")
     csv, figure = outputs(args, "calibration")
-    results = run_calibration(args.levels, args.scale, args.seeds, args.experiment, out=args.runs, jobs=args.jobs,
+    results = run_calibration(levels, args.scale, args.seeds, args.experiment, out=args.runs, jobs=args.jobs,
                               quiet=True if args.quiet else None, budgets=args.epochs or [None])
     frame = calibration_frame(results)
     if calibration_metric(frame) == "mAP":  # multi-person diagnostics: wider tolerances, grouping by the truth
@@ -136,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
 
 def run_parsing(args: argparse.Namespace) -> int:
     """``calibrate --parsing``: the parsing networks alone, their table, figure and verdicts."""
-    if args.levels != list(DIFFICULTY) or args.experiment != BASELINE or args.epochs is not None:
+    if args.levels is not None or args.experiment != BASELINE or args.epochs is not None:
         raise InputError("--levels, --experiment and --epochs belong to the pose-only calibration: drop them with "
                          "--parsing "
                          "(the parsing networks train on the scale's own data)")
