@@ -194,7 +194,7 @@ def test_multi_person_calibration_cli(tmp_path: Path, capsys: pytest.CaptureFixt
     assert list(table["epochs"]) == [1, 2] and table["mAP"].between(0, 100).all()
     assert [len(c.split(";")) for c in table["val_pck_by_epoch"]] == [1, 2]
     # the wider-tolerance diagnostic: columns per factor; at factor 1 it is the run's own final evaluation
-    assert table[["mAP_tol2x", "mAP_tol4x"]].apply(lambda c: c.between(0, 100)).all().all()
+    assert table[["mAP_tol2x", "mAP_tol4x", "mAP_gt_grouping"]].apply(lambda c: c.between(0, 100)).all().all()
     [(_, cached)] = run_calibration(["default"], "smoke", [0], "table5/baseline", out=tmp_path / "runs", quiet=True,
                                     budgets=[2])
     assert cached.cached

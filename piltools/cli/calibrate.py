@@ -142,8 +142,7 @@ def run_parsing(args: argparse.Namespace) -> int:
     """``calibrate --parsing``: the parsing networks alone, their table, figure and verdicts."""
     if args.levels is not None or args.experiment != BASELINE or args.epochs is not None:
         raise InputError("--levels, --experiment and --epochs belong to the pose-only calibration: drop them with "
-                         "--parsing "
-                         "(the parsing networks train on the scale's own data)")
+                         "--parsing (the parsing networks train on the scale's own data)")
     networks = list(PARSING_NETWORKS) if args.networks is None else args.networks
     for network in networks:
         parsing_experiment(network)  # InputError naming the known networks

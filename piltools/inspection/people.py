@@ -95,9 +95,9 @@ class ValPeople:
         Returns:
             ``{"mAP_tol2x": ..., "mAP_tol4x": ...}`` (percent), one key per factor (at 1 the run's own mAP).
         """
-        references = [box_reference_distance(b) for b in self.boxes]
         return {f"mAP_tol{factor:g}x":
-                float(multi_person_ap(self.people, self.gt, references, thr=0.5 * factor)["mAP"]) for factor in factors}
+                float(multi_person_ap(self.people, self.gt, self._references(), thr=0.5 * factor)["mAP"])
+                for factor in factors}
 
     def ground_truth_grouping_map(self) -> dict[str, float]:
         """A diagnostic, not the metric: the split's mAP when the ground truth does the grouping. Each annotated
@@ -111,13 +111,18 @@ class ValPeople:
         regrouped = []
         for gt, people in zip(self.gt, self.people):
             out = np.full(gt.shape, np.nan)  # (G, K, 3)
-            for k in range(gt.shape[1]):
-                found = people[:, k][np.isfinite(people[:, k]).all(axis=1)] if len(people) else np.zeros((0, 3))
-                for g in np.flatnonzero(gt[:, k, 2] > 0) if len(found) else ():
+            for k in range(gt.shape[1] if len(people) else 0):
+                found = people[:, k][np.isfinite(people[:, k]).all(axis=1)]  # (F, 3) predicted joints of type k
+                if not len(found):
+                    continue
+                for g in np.flatnonzero(gt[:, k, 2] > 0):
                     out[g, k] = found[np.argmin(np.hypot(found[:, 0] - gt[g, k, 0], found[:, 1] - gt[g, k, 1]))]
             regrouped.append(out)
-        references = [box_reference_distance(b) for b in self.boxes]
-        return {"mAP_gt_grouping": float(multi_person_ap(regrouped, self.gt, references)["mAP"])}
+        return {"mAP_gt_grouping": float(multi_person_ap(regrouped, self.gt, self._references())["mAP"])}
+
+    def _references(self) -> list[np.ndarray]:
+        """Per image, the reference distance of each annotated person (:func:`box_reference_distance`)."""
+        return [box_reference_distance(b) for b in self.boxes]
 
 
 def predict_val_people(cfg: ExperimentConfig, run_dir: str | Path, device: str = "cpu") -> ValPeople:

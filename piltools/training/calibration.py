@@ -65,8 +65,8 @@ def calibration_config(level: str, scale: str = "cpu", seed: int = 0, experiment
     """``experiment`` at ``scale`` trained on the synthetic data of difficulty ``level``, for ``epochs`` epochs
     (None: the scale's own budget).
 
-    Each non-default level gets its own data folder (``<root>-<level>``), so levels never overwrite
-    each other's cached data. Another budget keeps the shape of the scale's schedule: each learning-rate
+    Each level other than the experiment's own gets its own data folder (``<root>-<level>``), so levels never
+    overwrite each other's cached data. Another budget keeps the shape of the scale's schedule: each learning-rate
     milestone moves to the same fraction of the run (:func:`scaled_budget`).
 
     Raises:
