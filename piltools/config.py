@@ -29,6 +29,7 @@ from piltools.datasets.torch_data import OFFSET_RADIUS
 from piltools.datasets.transforms import PRESETS
 from piltools.decoding import GROUP_RADIUS_FRACTION, PEAK_THRESHOLD
 from piltools.errors import InputError
+from piltools.models.pil import OFFSET_DESIGNS
 
 #: The paper's six-scale test pyramid (paper Sec. 4.1, with the flip test). The paper does not list the
 #: scales; ours span the training scale augmentation symmetrically around 1: 0.7 .. 1.2 in steps of 0.1.
@@ -61,6 +62,11 @@ class ModelConfig:
             (-1 = last, as in the reference code).
         offset_head: predict per-joint offsets to the person centroid
             (multi-person, Table 5).
+        offset_design: the offset head's design (the paper describes none):
+            ``"shared"``, a 1x1 conv whose loss back-propagates into the pose
+            features, or ``"separate"``, its own two 3x3 layers on the pose
+            features with their gradient stopped
+            (:class:`piltools.models.pil.OffsetHead`).
         parsing_input: what the PIL parsing encoder sees: ``"image"`` (the
             paper) or ``"oracle"``, the one-hot of the ground-truth parsing
             labels of the input crop (a control beyond the paper: the most
@@ -77,6 +83,7 @@ class ModelConfig:
     adapter_pools: int = 2
     pil_stack: int = -1
     offset_head: bool = False
+    offset_design: str = "shared"
     parsing_input: str = "image"
 
     def overrides(self) -> dict[str, Any]:
@@ -88,6 +95,7 @@ class ModelConfig:
             "adapter_pools": self.adapter_pools,
             "pil_stack": self.pil_stack,
             "offset_head": self.offset_head,
+            "offset_design": self.offset_design,
         }
         if self.width is not None:
             out["width"] = self.width
@@ -259,6 +267,7 @@ HASH_NEUTRAL_DEFAULTS: dict[str, Any] = {
     "train.eval_peak_threshold": PEAK_THRESHOLD,
     "train.parsing_lr_mult": 1.0,
     "model.parsing_input": "image",
+    "model.offset_design": "shared",
     "train.eval_kernels": "own",
     "train.freeze_pil": False,
     "evaluate_from": None,
@@ -330,6 +339,9 @@ class ExperimentConfig:
             raise InputError(f"{self.name}: model.offset_head is {self.model.offset_head} but {spec.kind} is "
                              f"{'multi' if spec.multi_person else 'single'}-person; set model.offset_head: "
                              f"{str(spec.multi_person).lower()}")
+        if self.model.offset_design not in OFFSET_DESIGNS:
+            raise ValueError(f"{self.name}: model.offset_design must be one of {OFFSET_DESIGNS}, "
+                             f"got {self.model.offset_design!r}")
         if self.data.mpii_mat is not None and spec.head_box_file is None:
             raise InputError(f"{self.name}: data.mpii_mat is set but {spec.kind} reads no head-box file; "
                              "set data.mpii_mat: null")

@@ -143,9 +143,12 @@ def test_calibrate_parsing_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert not csv.exists()
     # the two calibrations' options do not mix
     assert cli_main(common + ["--levels", "hard"]) == 2
-    assert "--levels, --experiment and --epochs belong to the pose-only calibration" in capsys.readouterr().err
+    pose_only = "--levels, --experiment, --epochs and --offset-designs belong to the pose-only calibration"
+    assert pose_only in capsys.readouterr().err
     assert cli_main(common + ["--epochs", "4"]) == 2
-    assert "--epochs belong to the pose-only calibration" in capsys.readouterr().err
+    assert pose_only in capsys.readouterr().err
+    assert cli_main(common + ["--offset-designs", "shared"]) == 2
+    assert "--offset-designs belong to the pose-only calibration" in capsys.readouterr().err
     assert cli_main(["calibrate", "--scale", "smoke", "--networks", "vgg16"]) == 2
     assert "--networks chooses parsing networks: add --parsing" in capsys.readouterr().err
     assert cli_main(common + ["--networks", "hg-1s-2u", "hg-1s-1u"]) == 0

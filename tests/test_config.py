@@ -125,9 +125,13 @@ def test_multi_person_hyperparameters_are_hash_neutral_config_values() -> None:
     assert HASH_NEUTRAL_DEFAULTS == {"data.offset_radius": 14.0, "train.eval_group_radius": 0.1,
                                      "train.eval_peak_threshold": 0.1, "train.parsing_lr_mult": 1.0,
                                      "model.parsing_input": "image", "train.eval_kernels": "own",
-                                     "train.freeze_pil": False, "evaluate_from": None}
+                                     "train.freeze_pil": False, "evaluate_from": None,
+                                     "model.offset_design": "shared"}
     hashed = hashed_config(cfg)
     assert "offset_radius" not in hashed["data"] and "eval_group_radius" not in hashed["train"]
+    # Table 5's offset design is not the neutral one, so it is hashed; a single-person run keeps its id
+    assert cfg.model.offset_design == "separate" and hashed["model"]["offset_design"] == "separate"
+    assert "offset_design" not in hashed_config(get_experiment("table1/vgg16", "smoke"))["model"]
     assert run_id(with_changes(cfg, data={"offset_radius": 10.0})) != run_id(cfg)
     assert run_id(with_changes(cfg, train={"eval_peak_threshold": 0.2})) != run_id(cfg)
 

@@ -2,7 +2,8 @@
 baseline on each synthetic difficulty level and write ``results/calibration.csv`` and
 ``results/figures/calibration.png``. ``--experiment NAME`` calibrates another pose-only baseline (Table 5's
 multi-person ``table5/baseline``: mAP instead of PCK) and writes ``results/calibration_<slug>.csv`` / ``.png``;
-``--epochs E [E ...]`` tries training budgets as well as levels.
+``--epochs E [E ...]`` tries training budgets as well as levels, ``--offset-designs D [D ...]`` a multi-person
+baseline's centroid-offset head designs.
 
 ``python -m piltools calibrate --parsing [--networks ...] [--seeds 0 1 2] [--scale cpu] [--append]``: train the
 parsing networks alone (cross-entropy only) and write ``results/calibration_parsing.csv`` and
@@ -16,7 +17,8 @@ from pathlib import Path
 import pandas as pd
 
 from piltools.errors import InputError
-from piltools.experiments import SCALE_NAMES
+from piltools.experiments import SCALE_NAMES, get_experiment
+from piltools.models.pil import OFFSET_DESIGNS
 from piltools.inspection.people import predict_val_people
 from piltools.synthetic.config import DIFFICULTY, PERSON_SIZE_LEVELS
 from piltools.reports import PCK_COLUMNS
@@ -53,6 +55,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", nargs="+", type=int, default=None,
                    help="training budgets to try, in epochs (default: the scale's own); each keeps the scale's "
                         "schedule shape (milestones at the same fraction of the run)")
+    p.add_argument("--offset-designs", nargs="+", default=None, choices=OFFSET_DESIGNS,
+                   help="multi-person baseline only: centroid-offset head designs to try (default: the experiment's "
+                        "own)")
     p.add_argument("--parsing", action="store_true",
                    help="calibrate the parsing side instead: train the parsing networks alone (cross-entropy only)")
     p.add_argument("--networks", nargs="+", default=None,
@@ -118,20 +123,26 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"unknown difficulty level(s) {unknown}; expected some of {list(DIFFICULTY)}")
     if args.epochs is not None and min(args.epochs) < 1:
         raise InputError(f"--epochs: budgets must be at least 1 epoch, got {args.epochs}")
+    if args.offset_designs is not None and not get_experiment(args.experiment, args.scale).model.offset_head:
+        raise InputError(f"--offset-designs: {args.experiment} is single-person and has no offset head; use a "
+                         "multi-person experiment (table5/baseline)")
     csv, figure = outputs(args, "calibration")
     results = run_calibration(levels, args.scale, args.seeds, args.experiment, out=args.runs, jobs=args.jobs,
-                              quiet=True if args.quiet else None, budgets=args.epochs or [None])
+                              quiet=True if args.quiet else None, budgets=args.epochs or [None],
+                              offset_designs=args.offset_designs or [None])
     frame = calibration_frame(results)
     if calibration_metric(frame) == "mAP":  # multi-person diagnostics: wider tolerances, grouping by the truth
         people = [predict_val_people(result.config, result.run_dir) for _, result in results]
         diagnostics = pd.DataFrame([{**val.wider_tolerance_maps(), **val.ground_truth_grouping_map()} for val in people])
         frame = pd.concat([frame, diagnostics], axis=1)
     if args.append and csv.is_file():
-        frame = merged(frame, csv, "level", list(DIFFICULTY), "calibration", also=["epochs"])
+        also = ["epochs", "offset_design"] if "offset_design" in frame.columns else ["epochs"]
+        frame = merged(frame, csv, "level", list(DIFFICULTY), "calibration", also=also)
     write(frame, csv, figure, [c for c in frame.columns if c in (*PCK_COLUMNS, "seconds") or c.startswith("mAP")],
           plot_calibration)
     metric = calibration_metric(frame)  # of the table as written (with --append, its old rows too)
-    summary = frame.groupby(["level", "epochs"], sort=False)[metric].agg(["mean", "std", "count"])
+    keys = ["level", "epochs", *(["offset_design"] if "offset_design" in frame.columns else [])]
+    summary = frame.groupby(keys, sort=False)[metric].agg(["mean", "std", "count"])
     print(f"final flip-tested {metric} of {args.experiment} ({args.scale}) by difficulty level and budget:")
     print(summary.round(1).to_string())
     print(f"wrote {csv} and {figure}")
@@ -140,9 +151,9 @@ def run(args: argparse.Namespace) -> int:
 
 def run_parsing(args: argparse.Namespace) -> int:
     """``calibrate --parsing``: the parsing networks alone, their table, figure and verdicts."""
-    if args.levels is not None or args.experiment != BASELINE or args.epochs is not None:
-        raise InputError("--levels, --experiment and --epochs belong to the pose-only calibration: drop them with "
-                         "--parsing (the parsing networks train on the scale's own data)")
+    if args.levels is not None or args.experiment != BASELINE or args.epochs is not None or args.offset_designs:
+        raise InputError("--levels, --experiment, --epochs and --offset-designs belong to the pose-only calibration: "
+                         "drop them with --parsing (the parsing networks train on the scale's own data)")
     networks = list(PARSING_NETWORKS) if args.networks is None else args.networks
     for network in networks:
         parsing_experiment(network)  # InputError naming the known networks

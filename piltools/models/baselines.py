@@ -32,16 +32,18 @@ class PoseModel(nn.Module):
         num_joints: K.
         background: whether ``pose_net`` predicts an extra background map.
         offset_head: add the multi-person centroid-offset head (2K channels).
+        offset_design: its design, ``"shared"`` or ``"separate"`` (:class:`~piltools.models.pil.OffsetHead`).
     """
 
-    def __init__(self, pose_net: PoseNet, num_joints: int = 16, background: bool = False, offset_head: bool = False) -> None:
+    def __init__(self, pose_net: PoseNet, num_joints: int = 16, background: bool = False, offset_head: bool = False,
+                 offset_design: str = "shared") -> None:
         super().__init__()
         self.num_heatmaps = check_pose_net(pose_net, num_joints, background)
         self.num_joints = num_joints
         self.stride = pose_net.stride
         self.has_parsing = False
         self.pose_net = pose_net
-        self.offset_head = make_offset_head(pose_net.channels, num_joints, offset_head)
+        self.offset_head = make_offset_head(pose_net.channels, num_joints, offset_head, offset_design)
 
     def forward(self, images: Tensor) -> PoseOutput:
         heatmaps, features = self.pose_net(images)
@@ -60,6 +62,7 @@ class FusionPoseModel(nn.Module):
         num_joints: K.
         background: whether ``pose_net`` predicts an extra background map.
         offset_head: add the multi-person centroid-offset head.
+        offset_design: its design, ``"shared"`` or ``"separate"`` (:class:`~piltools.models.pil.OffsetHead`).
     """
 
     def __init__(
@@ -70,6 +73,7 @@ class FusionPoseModel(nn.Module):
         num_joints: int = 16,
         background: bool = False,
         offset_head: bool = False,
+        offset_design: str = "shared",
     ) -> None:
         super().__init__()
         if mode not in ("add", "multi", "concat"):
@@ -87,7 +91,7 @@ class FusionPoseModel(nn.Module):
         self.fuse_conv = nn.Conv2d(2 * channels, channels, 1) if mode == "concat" else None
         if self.fuse_conv is not None:
             msra_init_(self.fuse_conv)
-        self.offset_head = make_offset_head(channels, num_joints, offset_head)
+        self.offset_head = make_offset_head(channels, num_joints, offset_head, offset_design)
 
     def fuse(self, pose_features: Tensor, parsing_features: Tensor) -> Tensor:
         """Fuse ``(N, C, h, w)`` parsing features into ``(N, C, h, w)`` pose features."""
@@ -114,6 +118,7 @@ class MTLPoseModel(nn.Module):
         background: whether ``pose_net`` predicts an extra background map.
         num_parsing: parsing classes of the parsing head.
         offset_head: add the multi-person centroid-offset head.
+        offset_design: its design, ``"shared"`` or ``"separate"`` (:class:`~piltools.models.pil.OffsetHead`).
     """
 
     def __init__(
@@ -123,6 +128,7 @@ class MTLPoseModel(nn.Module):
         background: bool = False,
         num_parsing: int = 20,
         offset_head: bool = False,
+        offset_design: str = "shared",
     ) -> None:
         super().__init__()
         self.num_heatmaps = check_pose_net(pose_net, num_joints, background)
@@ -132,7 +138,7 @@ class MTLPoseModel(nn.Module):
         self.pose_net = pose_net
         self.parsing_head = nn.Conv2d(pose_net.channels, num_parsing, 1)
         msra_init_(self.parsing_head)
-        self.offset_head = make_offset_head(pose_net.channels, num_joints, offset_head)
+        self.offset_head = make_offset_head(pose_net.channels, num_joints, offset_head, offset_design)
 
     def forward(self, images: Tensor) -> PoseOutput:
         heatmaps, features = self.pose_net(images)
@@ -176,6 +182,7 @@ class SelfPoseModel(nn.Module):
         background: whether ``pose_net`` predicts an extra background map.
         kernel_size: depthwise kernel size (3 = what PIL predicts for VGG16 at 256 input).
         offset_head: add the multi-person centroid-offset head.
+        offset_design: its design, ``"shared"`` or ``"separate"`` (:class:`~piltools.models.pil.OffsetHead`).
     """
 
     def __init__(
@@ -185,6 +192,7 @@ class SelfPoseModel(nn.Module):
         background: bool = False,
         kernel_size: int = 3,
         offset_head: bool = False,
+        offset_design: str = "shared",
     ) -> None:
         super().__init__()
         self.num_heatmaps = check_pose_net(pose_net, num_joints, background)
@@ -193,7 +201,7 @@ class SelfPoseModel(nn.Module):
         self.has_parsing = False
         self.pose_net = pose_net
         self.static_conv = StaticConvModule(pose_net.channels, kernel_size)
-        self.offset_head = make_offset_head(pose_net.channels, num_joints, offset_head)
+        self.offset_head = make_offset_head(pose_net.channels, num_joints, offset_head, offset_design)
 
     def forward(self, images: Tensor) -> PoseOutput:
         heatmaps, features = self.pose_net(images, refine=lambda fp: fp + self.static_conv(fp))

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from piltools.models.hourglass import StackedHourglass
-from piltools.models.layers import AdaptiveConv, ParameterAdapter, msra_init_
+from piltools.models.layers import AdaptiveConv, ParameterAdapter, conv_bn_relu, msra_init_
 from piltools.models.output import PoseOutput
 from piltools.models.vgg import VGG16Net
 
@@ -38,13 +38,42 @@ def check_pose_net(pose_net: PoseNet, num_joints: int, background: bool) -> int:
     return num_heatmaps
 
 
-def make_offset_head(channels: int, num_joints: int, enabled: bool) -> nn.Conv2d | None:
-    """1x1 conv predicting per-joint (x, y) offsets to the person centroid, or None."""
-    if not enabled:
-        return None
-    head = nn.Conv2d(channels, 2 * num_joints, 1)
-    msra_init_(head)
-    return head
+#: Designs of the multi-person centroid-offset head (``model.offset_design``), see :class:`OffsetHead`.
+OFFSET_DESIGNS: tuple[str, ...] = ("shared", "separate")
+#: Channels of the ``"separate"`` offset head's two 3x3 layers.
+OFFSET_TRUNK_WIDTH = 128
+
+
+class OffsetHead(nn.Module):
+    """Per-joint (x, y) offsets to the person centroid (2K channels) from the pose network's last features.
+
+    Args:
+        channels: pose feature channels.
+        num_joints: K.
+        design: ``"shared"``: one 1x1 conv whose loss back-propagates into the pose features (the first design);
+            ``"separate"``: two 3x3 conv-BN-ReLU layers (:data:`OFFSET_TRUNK_WIDTH` wide) and a 1x1 conv on the
+            pose features with their gradient stopped, so the offset loss trains these layers only and the pose
+            network learns from the heatmap loss alone. The paper describes no head (Sec. 4.3 cites Pose
+            Partition Networks); ``experiments.py`` says which design each scale uses and why.
+    """
+
+    def __init__(self, channels: int, num_joints: int, design: str = "shared") -> None:
+        super().__init__()
+        if design not in OFFSET_DESIGNS:
+            raise ValueError(f"offset head design {design!r} is not one of {', '.join(OFFSET_DESIGNS)}")
+        self.detach = design == "separate"
+        width = OFFSET_TRUNK_WIDTH if self.detach else channels
+        trunk = [conv_bn_relu(channels, width, 3), conv_bn_relu(width, width, 3)] if self.detach else []
+        self.body = nn.Sequential(*trunk, nn.Conv2d(width, 2 * num_joints, 1))
+        msra_init_(self.body)
+
+    def forward(self, features: Tensor) -> Tensor:
+        return self.body(features.detach() if self.detach else features)
+
+
+def make_offset_head(channels: int, num_joints: int, enabled: bool, design: str = "shared") -> OffsetHead | None:
+    """The :class:`OffsetHead` of a multi-person model, or None (``enabled`` False)."""
+    return OffsetHead(channels, num_joints, design) if enabled else None
 
 
 class ParsingEncoder(nn.Module):
@@ -87,6 +116,7 @@ class PILPoseModel(nn.Module):
         background: whether ``pose_net`` predicts an extra background map.
         adapter_pools: max-pools in the parameter adapter (paper 2).
         offset_head: add the multi-person centroid-offset head (2K channels).
+        offset_design: its design, ``"shared"`` or ``"separate"`` (:class:`~piltools.models.pil.OffsetHead`).
         parsing_input: ``"image"`` (the paper: both networks see the image) or ``"oracle"``: the input is
             ``(N, 3 + P, H, W)``, the image followed by the one-hot of its true parsing labels (P classes, all
             zero where unlabelled; :func:`oracle_input`); the pose network sees the image, the parsing network
@@ -101,6 +131,7 @@ class PILPoseModel(nn.Module):
         background: bool = False,
         adapter_pools: int = 2,
         offset_head: bool = False,
+        offset_design: str = "shared",
         parsing_input: str = "image",
     ) -> None:
         super().__init__()
@@ -122,7 +153,7 @@ class PILPoseModel(nn.Module):
         self.parsing_encoder = ParsingEncoder(parsing_net)
         self.adapter = ParameterAdapter(channels, pools=adapter_pools)
         self.adaptive_conv = AdaptiveConv(channels)
-        self.offset_head = make_offset_head(channels, num_joints, offset_head)
+        self.offset_head = make_offset_head(channels, num_joints, offset_head, offset_design)
         msra_init_(self.adapter)
         msra_init_(self.adaptive_conv)
 

@@ -4,7 +4,7 @@ A name resolves in its paper spelling ("HG-4s-2u-PIL(HG-1s-4u)") or as a slug
 (lowercase, runs of non-alphanumerics -> '-': "hg-4s-2u-pil-hg-1s-4u").
 
 Every builder accepts the common overrides ``num_joints``, ``background``,
-``num_parsing``, ``width``, ``adapter_pools``, ``pil_stack``, ``offset_head``;
+``num_parsing``, ``width``, ``adapter_pools``, ``pil_stack``, ``offset_head``, ``offset_design``;
 models without a parsing branch / PIL accept but do not use the ones that do
 not apply, so a loop over names can pass the same overrides to all.
 
@@ -72,6 +72,7 @@ def vgg16_model(
     adapter_pools: int = 2,
     pil_stack: int = -1,
     offset_head: bool = False,
+    offset_design: str = "shared",
     batch_norm: bool = False,
     self_kernel: int = 3,
 ) -> nn.Module:
@@ -87,11 +88,12 @@ def vgg16_model(
         adapter_pools: max-pools in the PIL parameter adapter (paper 2).
         pil_stack: must be -1 or 0 (VGG has one stack).
         offset_head: multi-person centroid-offset head.
+        offset_design: its design, ``"shared"`` or ``"separate"`` (:class:`~piltools.models.pil.OffsetHead`).
         batch_norm: BN after every VGG conv (off in the paper).
         self_kernel: depthwise kernel size of ``VGG16-Self``.
     """
     pose = VGG16Net(width=width, num_outputs=num_joints + int(background), refine_stack=pil_stack, batch_norm=batch_norm)
-    heads = dict(num_joints=num_joints, background=background, offset_head=offset_head)
+    heads = dict(num_joints=num_joints, background=background, offset_head=offset_head, offset_design=offset_design)
     if variant == "plain":
         return PoseModel(pose, **heads)
     if variant == "mtl":
@@ -116,6 +118,7 @@ def hourglass_model(
     adapter_pools: int = 2,
     pil_stack: int = -1,
     offset_head: bool = False,
+    offset_design: str = "shared",
     parsing_input: str = "image",
 ) -> nn.Module:
     """``HG-{num_stacks}s-{num_units}u``, with ``-PIL(HG-1s-{parsing_units}u)`` when ``parsing_units`` is set.
@@ -131,6 +134,7 @@ def hourglass_model(
         adapter_pools: max-pools in the PIL parameter adapter (paper 2).
         pil_stack: the pose stack refined by PIL (-1 = last, as the reference code).
         offset_head: multi-person centroid-offset head.
+        offset_design: its design, ``"shared"`` or ``"separate"`` (:class:`~piltools.models.pil.OffsetHead`).
         parsing_input: what the parsing hourglass sees: ``"image"`` (the paper) or ``"oracle"`` (the one-hot of
             the true parsing labels, stacked after the image's channels; see :class:`PILPoseModel`).
     """
@@ -139,7 +143,7 @@ def hourglass_model(
                          "no parsing branch")
     pose = StackedHourglass(num_stacks, num_units, width=width, num_outputs=num_joints + int(background),
                             refine_stack=pil_stack)
-    heads = dict(num_joints=num_joints, background=background, offset_head=offset_head)
+    heads = dict(num_joints=num_joints, background=background, offset_head=offset_head, offset_design=offset_design)
     if parsing_units is None:
         return PoseModel(pose, **heads)
     oracle = parsing_input == "oracle"
@@ -157,12 +161,13 @@ def parsing_model(
     adapter_pools: int = 2,
     pil_stack: int = -1,
     offset_head: bool = False,
+    offset_design: str = "shared",
     batch_norm: bool = False,
 ) -> ParsingOnlyModel:
     """``Parsing(VGG16)`` (``num_units`` None) or ``Parsing(HG-1s-{num_units}u)``: a parsing network alone.
 
     The pose-side overrides (``num_joints``, ``background``, ``adapter_pools``, ``pil_stack``,
-    ``offset_head``) are accepted and unused: there is no pose side.
+    ``offset_head``, ``offset_design``) are accepted and unused: there is no pose side.
 
     Args:
         num_units: residual units of the one-stack parsing hourglass; None = the VGG16-FCN.

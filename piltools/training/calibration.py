@@ -61,20 +61,24 @@ PARSING_TARGET = 40.0
 
 
 def calibration_config(level: str, scale: str = "cpu", seed: int = 0, experiment: str = BASELINE,
-                       epochs: int | None = None) -> ExperimentConfig:
+                       epochs: int | None = None, offset_design: str | None = None) -> ExperimentConfig:
     """``experiment`` at ``scale`` trained on the synthetic data of difficulty ``level``, for ``epochs`` epochs
-    (None: the scale's own budget).
+    (None: the scale's own budget), a multi-person one with the offset head ``offset_design`` (None: its own).
 
     Each level other than the experiment's own gets its own data folder (``<root>-<level>``), so levels never
     overwrite each other's cached data. Another budget keeps the shape of the scale's schedule: each learning-rate
     milestone moves to the same fraction of the run (:func:`scaled_budget`).
 
     Raises:
-        ValueError: the scale uses real data (nothing to calibrate), the level is unknown or ``epochs`` < 1.
+        ValueError: real data (nothing to calibrate), an unknown level, ``epochs`` < 1, a single-person offset design.
     """
     cfg = get_experiment(experiment, scale, seed)
     if cfg.data.synthetic is None:
         raise ValueError(f"scale {scale!r} trains on real data: only synthetic-data scales can be calibrated")
+    if offset_design is not None:
+        if not cfg.model.offset_head:
+            raise ValueError(f"{experiment} is single-person: it has no offset head to give design {offset_design!r}")
+        cfg = with_changes(cfg, model={"offset_design": offset_design})
     if epochs is not None and epochs != cfg.train.epochs:
         cfg = with_changes(cfg, train=scaled_budget(cfg, epochs))
     if level == cfg.data.synthetic.difficulty:
@@ -108,32 +112,34 @@ def _train_labelled(pairs: list[tuple[str, ExperimentConfig]], out: str | Path, 
 
 def run_calibration(levels: Sequence[str], scale: str = "cpu", seeds: Iterable[int] = (0,),
                     experiment: str = BASELINE, out: str | Path = "results/runs", jobs: int = 1,
-                    quiet: bool | None = None, budgets: Sequence[int | None] = (None,)) -> list[tuple[str, RunResult]]:
-    """Train (or load cached) calibration runs, levels outer, then budgets, seeds inner.
+                    quiet: bool | None = None, budgets: Sequence[int | None] = (None,),
+                    offset_designs: Sequence[str | None] = (None,)) -> list[tuple[str, RunResult]]:
+    """Train (or load cached) calibration runs, levels outer, then offset designs, budgets, seeds inner.
 
     Args:
         levels: difficulty level names.
         jobs: runs trained at once, each in its own process (cpu scale: one torch thread per run).
         budgets: training epochs to try (None: the scale's own), see :func:`calibration_config`.
+        offset_designs: multi-person offset-head designs to try (None: the experiment's own).
 
     Returns:
         ``(level, result)`` pairs in that order (a result's budget is its ``config.train.epochs``).
     """
     seeds = list(seeds)
-    pairs = [(level, calibration_config(level, scale, s, experiment, epochs))
-             for level in levels for epochs in budgets for s in seeds]
+    pairs = [(level, calibration_config(level, scale, s, experiment, epochs, design))
+             for level in levels for design in offset_designs for epochs in budgets for s in seeds]
     return _train_labelled(pairs, out, jobs, quiet)
 
 
 def calibration_frame(results: Sequence[tuple[str, RunResult]]) -> pd.DataFrame:
-    """One row per run: ``level`` and the recipe (epochs, batch size, lr) before the usual summary
-    columns (:func:`piltools.reports.summary_row`), then ``val_pck_by_epoch`` (the quick
+    """One row per run: ``level`` and the recipe (epochs, batch size, lr; a multi-person run's offset design) before
+    the usual summary columns (:func:`piltools.reports.summary_row`), then ``val_pck_by_epoch`` (the quick
     single-scale validation after each epoch, ``;``-separated)."""
     rows: list[dict[str, Any]] = []
     for level, result in results:
-        t = result.config.train
-        row = {"level": level, "epochs": t.epochs, "batch_size": t.batch_size, "lr": t.lr,
-               "optimizer": t.optimizer, **summary_row(result)}
+        t, m = result.config.train, result.config.model
+        row = {"level": level, "epochs": t.epochs, "batch_size": t.batch_size, "lr": t.lr, "optimizer": t.optimizer,
+               **({"offset_design": m.offset_design} if m.offset_head else {}), **summary_row(result)}
         curve = [r["val_pck"] for r in result.metrics]
         row["val_pck_by_epoch"] = ";".join(f"{v:.2f}" for v in curve)
         rows.append(row)
@@ -152,8 +158,11 @@ def target_band(frame: pd.DataFrame) -> tuple[float, float]:
 
 
 def run_label(row: pd.Series, frame: pd.DataFrame) -> str:
-    """A calibration run's curve label: its level, and its budget when the table tries more than one."""
-    return f"{row['level']}, {row['epochs']} epochs" if frame["epochs"].nunique() > 1 else str(row["level"])
+    """A calibration run's curve label: its level, and its budget and offset design when the table tries several."""
+    parts = [str(row["level"])] + [f"{row['epochs']} epochs"] * (frame["epochs"].nunique() > 1)
+    if "offset_design" in frame.columns and frame["offset_design"].nunique() > 1:
+        parts.append(f"{row['offset_design']} offsets")
+    return ", ".join(parts)
 
 
 def plot_calibration(frame: pd.DataFrame, band: tuple[float, float] | None = None):
@@ -181,10 +190,10 @@ def plot_calibration(frame: pd.DataFrame, band: tuple[float, float] | None = Non
                     label=f"{label} (final {runs[metric].mean():.1f})" if j == 0 else None)
             ax.plot([epochs[-1]], [row[metric]], "o", color=colour, ms=5)
     first = frame.iloc[0]
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("val multi-person mAP (%)" if metric == "mAP" else "val PCKh@0.5 (%)")
-    ax.set_ylim(0, 100)
-    axis = "budget and difficulty level" if frame["epochs"].nunique() > 1 else "synthetic difficulty level"
+    ax.set(xlabel="epoch", ylabel="val multi-person mAP (%)" if metric == "mAP" else "val PCKh@0.5 (%)", ylim=(0, 100))
+    varied = [name for name, c in (("budget", "epochs"), ("offset design", "offset_design")) if frame.get(c) is not None
+              and frame[c].nunique() > 1]
+    axis = f"{', '.join(varied)} and difficulty level" if varied else "synthetic difficulty level"
     ax.set_title(f"{first['model']} ({first['experiment']}) at {first['scale']} scale by {axis}\n"
                  f"(lines: single-scale val after each epoch; dots: final flip-tested {metric})", fontsize=10)
     ax.legend(loc="upper left", fontsize=8, frameon=False)
@@ -321,16 +330,12 @@ def plot_parsing_calibration(frame: pd.DataFrame, target: float = PARSING_TARGET
             curves.plot(range(1, len(curve) + 1), curve, color=colours(i % 10), lw=1.4, alpha=0.85,
                         label=f"{net} (final {values.mean():.1f})" if j == 0 else None)
     curves.axhline(target, color="k", ls="--", lw=1)
-    ax.set_xticks(range(len(order)))
-    ax.set_xticklabels(order)
-    ax.set_xlabel("parsing network (hourglass: residual units, shallow to deep)")
-    ax.set_ylabel("val parsing mIoU (%)")
-    ax.set_ylim(0, 100)
+    ax.set_xticks(range(len(order)), order)
+    ax.set(xlabel="parsing network (hourglass: residual units, shallow to deep)", ylabel="val parsing mIoU (%)",
+           ylim=(0, 100))
     ax.legend(loc="upper left", fontsize=7, frameon=False)
     ax.grid(axis="y", alpha=0.3)
-    curves.set_xlabel("epoch")
-    curves.set_ylabel("quick val mIoU (%)")
-    curves.set_ylim(0, 100)
+    curves.set(xlabel="epoch", ylabel="quick val mIoU (%)", ylim=(0, 100))
     curves.legend(loc="upper left", fontsize=7, frameon=False)
     curves.grid(alpha=0.3)
     first = frame.iloc[0]
