@@ -19,9 +19,18 @@ from torch import Tensor, nn
 QUARTER = 0.25
 
 
-def _cell_values(flat: Tensor, u: Tensor, v: Tensor, width: int) -> Tensor:
-    """Values of cells ``(u, v)`` ``(N, K)`` from flattened maps ``(N, K, h*w)``."""
-    return flat.gather(2, (v * width + u).unsqueeze(2)).squeeze(2)  # (N, K, 1) -> (N, K)
+def _quarter_shifts(maps: Tensor, index: tuple[Tensor, ...], u: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+    """The quarter-cell shifts ``(du, dv)`` (in cells) of peaks at cells ``(u, v)`` of ``maps`` ``(..., h, w)``:
+    :data:`QUARTER` toward the higher of the two neighbours on each axis, none at the border or on a tie.
+    ``index`` holds the leading indices that pick each peak's map (broadcast with ``u`` and ``v``)."""
+    h, w = maps.shape[-2:]
+
+    def at(uu: Tensor, vv: Tensor) -> Tensor:
+        return maps[(*index, vv, uu)]
+
+    du = torch.sign(at(torch.clamp(u + 1, max=w - 1), v) - at(torch.clamp(u - 1, min=0), v)) * ((u > 0) & (u < w - 1))
+    dv = torch.sign(at(u, torch.clamp(v + 1, max=h - 1)) - at(u, torch.clamp(v - 1, min=0))) * ((v > 0) & (v < h - 1))
+    return QUARTER * du, QUARTER * dv
 
 
 def decode_heatmaps(heatmaps: Tensor, stride: float, num_joints: int | None = None) -> Tensor:
@@ -47,18 +56,9 @@ def decode_heatmaps(heatmaps: Tensor, stride: float, num_joints: int | None = No
     score, index = flat.max(dim=2)  # (N, K)
     v = torch.div(index, w, rounding_mode="floor")
     u = index - v * w
-    u_f, v_f = u.float(), v.float()
-    # neighbour values, clamped at the border (no shift there)
-    right = _cell_values(flat, torch.clamp(u + 1, max=w - 1), v, w)
-    left = _cell_values(flat, torch.clamp(u - 1, min=0), v, w)
-    down = _cell_values(flat, u, torch.clamp(v + 1, max=h - 1), w)
-    up = _cell_values(flat, u, torch.clamp(v - 1, min=0), w)
-    inner_u = (u > 0) & (u < w - 1)
-    inner_v = (v > 0) & (v < h - 1)
-    u_f = u_f + QUARTER * torch.sign(right - left) * inner_u
-    v_f = v_f + QUARTER * torch.sign(down - up) * inner_v
-    x = (u_f + 0.5) * stride - 0.5
-    y = (v_f + 0.5) * stride - 0.5
+    du, dv = _quarter_shifts(hm, (torch.arange(n)[:, None], torch.arange(k)[None, :]), u, v)
+    x = (u.float() + du + 0.5) * stride - 0.5
+    y = (v.float() + dv + 0.5) * stride - 0.5
     return torch.stack([x, y, score], dim=2)  # (N, K, 3)
 
 
@@ -195,19 +195,16 @@ def decode_people(heatmaps: np.ndarray, offsets: np.ndarray, stride: int, input_
         ``(P, K, 3)`` x, y (input pixels), score; NaN x, y and score for joints
         a person lacks. ``P`` may be 0.
     """
-    k_num, h, w = heatmaps.shape
+    k_num = heatmaps.shape[0]
     radius = GROUP_RADIUS_FRACTION * input_size if radius is None else radius
     hm = torch.as_tensor(heatmaps, dtype=torch.float32)[None]  # (1, K, h, w)
     peak = (hm == F.max_pool2d(hm, 3, stride=1, padding=1)) & (hm > threshold)
-    _, ks, vs, us = torch.nonzero(peak, as_tuple=True)
-    scores = hm[0, ks, vs, us].numpy()
-    ks, vs, us = ks.numpy(), vs.numpy(), us.numpy()
-    # the quarter-cell shift toward the higher neighbour, as decode_heatmaps (none at the border)
-    padded = np.pad(hm[0].numpy(), ((0, 0), (1, 1), (1, 1)), mode="edge")  # (K, h+2, w+2)
-    du = np.sign(padded[ks, vs + 1, us + 2] - padded[ks, vs + 1, us]) * ((us > 0) & (us < w - 1))
-    dv = np.sign(padded[ks, vs + 2, us + 1] - padded[ks, vs, us + 1]) * ((vs > 0) & (vs < h - 1))
+    _, ks_t, vs_t, us_t = torch.nonzero(peak, as_tuple=True)
+    scores = hm[0, ks_t, vs_t, us_t].numpy()
+    du, dv = (d.numpy() for d in _quarter_shifts(hm[0], (ks_t,), us_t, vs_t))  # placed as decode_heatmaps places
+    ks, vs, us = ks_t.numpy(), vs_t.numpy(), us_t.numpy()
     cell_x, cell_y = (us + 0.5) * stride - 0.5, (vs + 0.5) * stride - 0.5
-    xs, ys = cell_x + QUARTER * stride * du, cell_y + QUARTER * stride * dv
+    xs, ys = cell_x + du * stride, cell_y + dv * stride
     cx = cell_x + offsets[2 * ks, vs, us] * input_size
     cy = cell_y + offsets[2 * ks + 1, vs, us] * input_size
     people: list[np.ndarray] = []  # each (K, 3)

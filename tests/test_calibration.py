@@ -1,6 +1,7 @@
 """Difficulty calibration on the pose-only baseline, and the parsing side (parsing networks alone)."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -185,6 +186,12 @@ def test_calibration_budgets_keep_the_schedule_shape() -> None:
     assert other.data.root == f"{base.data.root}-default" and other.train == shorter.train
     with pytest.raises(ValueError, match="at least 1 epoch"):
         calibration_config(level, "cpu", 0, "table5/baseline", epochs=0)
+    # another offset design changes that and nothing else; a single-person baseline has no offset head
+    shared = calibration_config(level, "cpu", 0, "table5/baseline", epochs=8, offset_design="shared")
+    assert (base.model.offset_design, shared.model.offset_design) == ("separate", "shared")
+    assert dataclasses.replace(shared.model, offset_design="separate") == shorter.model and shared.train == shorter.train
+    with pytest.raises(ValueError, match="table2/hg-1s-1u is single-person: it has no offset head"):
+        calibration_config("default", "cpu", 0, "table2/hg-1s-1u", offset_design="shared")
 
 
 def test_multi_person_calibration_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -214,3 +221,13 @@ def test_multi_person_calibration_cli(tmp_path: Path, capsys: pytest.CaptureFixt
     assert list(pd.read_csv(out / "mp.csv")["epochs"]) == [1, 2]
     assert cli_main([*args[:-4], "--epochs", "0", "--csv", str(out / "x.csv")]) == 2
     assert "--epochs" in capsys.readouterr().err
+    # offset designs as a third axis: a column of the table and of the curves' labels
+    assert cli_main([*args[:-4], "--epochs", "1", "--offset-designs", "shared", "separate", "--runs",
+                     str(tmp_path / "runs"), "--quiet", "--csv", str(out / "d.csv"), "--figure", str(out / "d.png")]) == 0
+    designs = pd.read_csv(out / "d.csv")
+    assert list(designs["offset_design"]) == ["shared", "separate"] and designs["mAP"].between(0, 100).all()
+    assert [t.get_text().split(" (")[0] for t in plot_calibration(designs).axes[0].get_legend().get_texts()][1:] == [
+        "default, shared offsets", "default, separate offsets"]
+    assert cli_main(["calibrate", "--scale", "smoke", "--offset-designs", "shared", "--csv", str(out / "x.csv")]) == 2
+    assert "--offset-designs: table2/hg-1s-1u is single-person and has no offset head" in capsys.readouterr().err
+    assert not (out / "x.csv").exists()

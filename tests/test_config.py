@@ -149,6 +149,8 @@ def test_validate_asks_the_dataset_spec() -> None:
     pascal = get_experiment("table5/baseline", "smoke")
     with pytest.raises(InputError, match="pascal is multi-person; set model.offset_head: true"):
         with_changes(pascal, model={"offset_head": False})
+    with pytest.raises(ValueError, match=r"model.offset_design must be one of \('shared', 'separate'\), got 'x'"):
+        with_changes(pascal, model={"offset_design": "x"})
     with pytest.raises(ValueError, match=r"data.kind must be one of \('lip', 'mpii', 'pascal'\), got 'coco'"):
         dataclasses.replace(lip, data=DataConfig(kind="coco")).validate()
     with pytest.raises(ValueError, match=r"scale must be one of \('smoke', 'cpu', 'paper'\)"):

@@ -106,6 +106,26 @@ def test_forward_backward_shapes_and_gradients(name: str, options: dict) -> None
         assert any(p.grad.abs().sum() > 0 for p in model.adapter.parameters())
 
 
+@pytest.mark.parametrize("name", ["HG-2s-1u", "HG-2s-1u-PIL(HG-1s-2u)", "VGG16-MTL"])
+def test_separate_offset_head_leaves_the_pose_network_to_the_heatmaps(name: str) -> None:
+    # an offset-only loss: the "shared" head back-propagates it into the pose network, the "separate" one does not
+    images = torch.randn(BATCH, 3, INPUT, INPUT)
+    touched = {}
+    for design in ("shared", "separate"):
+        torch.manual_seed(0)
+        model = create_model(name, offset_head=True, offset_design=design, **tiny_overrides(name))
+        out = model(images)
+        (out.offsets ** 2).mean().backward()
+        assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.offset_head.parameters())
+        touched[design] = any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.pose_net.parameters())
+        convs = [m for m in model.offset_head.modules() if isinstance(m, nn.Conv2d)]
+        assert [c.kernel_size for c in convs] == ([(1, 1)] if design == "shared" else [(3, 3), (3, 3), (1, 1)])
+        assert out.offsets.shape[1] == 2 * model.num_joints
+    assert touched == {"shared": True, "separate": False}
+    with pytest.raises(ValueError, match="offset head design 'joint' is not one of shared, separate"):
+        create_model("HG-1s-1u", offset_head=True, offset_design="joint", **tiny_overrides("HG-1s-1u"))
+
+
 @pytest.mark.parametrize("name", [n for n in list_models("*PIL*")])
 def test_pil_submodules_for_transfer(name: str) -> None:
     model = create_model(name, **tiny_overrides(name))
