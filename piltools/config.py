@@ -308,8 +308,12 @@ class ExperimentConfig:
     notes: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain nested dict (tuples become lists), JSON/YAML serialisable."""
-        return _plain(dataclasses.asdict(self))
+        """Plain nested dict (tuples become lists), JSON/YAML serialisable. ``model.offset_design`` appears only
+        with an offset head (multi-person), so single-person configs read as they did before it existed."""
+        d = _plain(dataclasses.asdict(self))
+        if not self.model.offset_head:
+            del d["model"]["offset_design"]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ExperimentConfig":
@@ -342,6 +346,9 @@ class ExperimentConfig:
         if self.model.offset_design not in OFFSET_DESIGNS:
             raise ValueError(f"{self.name}: model.offset_design must be one of {OFFSET_DESIGNS}, "
                              f"got {self.model.offset_design!r}")
+        if not self.model.offset_head and self.model.offset_design != "shared":
+            raise InputError(f"{self.name}: model.offset_design is {self.model.offset_design!r} but the model has no "
+                             "offset head (single-person); drop model.offset_design")
         if self.data.mpii_mat is not None and spec.head_box_file is None:
             raise InputError(f"{self.name}: data.mpii_mat is set but {spec.kind} reads no head-box file; "
                              "set data.mpii_mat: null")

@@ -1273,13 +1273,15 @@ def config_differences(a: dict[str, Any], b: dict[str, Any]) -> dict[str, tuple[
 
 
 def multi_person_settings(cfg: ExperimentConfig) -> dict[str, Any]:
-    """How a multi-person run is decoded and scored, each setting named with where it lives: the NMS threshold
-    and grouping radius (config values, :func:`piltools.decoding.decode_people`), the flip test and scales, and
+    """How a multi-person run groups, decodes and scores, each setting named with where it lives: the offset head's
+    design (:class:`piltools.models.pil.OffsetHead`), the NMS threshold and grouping radius (config values,
+    :func:`piltools.decoding.decode_people`), the flip test and scales, and
     the true-positive distance of the mAP (:func:`piltools.metrics.multi_person_ap`) in units of the reference
     distance, itself a fraction of the person-box diagonal (:data:`piltools.metrics.PASCAL_BOX_FRACTION`)."""
     t = cfg.train
     thr = inspect.signature(multi_person_ap).parameters["thr"].default  # the evaluator scores with the default
     return {
+        "centroid-offset head (model.offset_design)": cfg.model.offset_design,
         "NMS: peak threshold on the heatmaps (train.eval_peak_threshold)": t.eval_peak_threshold,
         "grouping radius, fraction of the input side (train.eval_group_radius)": t.eval_group_radius,
         "input side (data.input_size, pixels)": cfg.data.input_size,

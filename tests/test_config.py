@@ -151,6 +151,11 @@ def test_validate_asks_the_dataset_spec() -> None:
         with_changes(pascal, model={"offset_head": False})
     with pytest.raises(ValueError, match=r"model.offset_design must be one of \('shared', 'separate'\), got 'x'"):
         with_changes(pascal, model={"offset_design": "x"})
+    with pytest.raises(InputError, match="model.offset_design is 'separate' but the model has no offset head"):
+        with_changes(lip, model={"offset_design": "separate"})
+    # the design reaches config.json only with an offset head, and reads back
+    assert "offset_design" not in lip.to_dict()["model"] and pascal.to_dict()["model"]["offset_design"] == "separate"
+    assert ExperimentConfig.from_dict(pascal.to_dict()) == pascal and ExperimentConfig.from_dict(lip.to_dict()) == lip
     with pytest.raises(ValueError, match=r"data.kind must be one of \('lip', 'mpii', 'pascal'\), got 'coco'"):
         dataclasses.replace(lip, data=DataConfig(kind="coco")).validate()
     with pytest.raises(ValueError, match=r"scale must be one of \('smoke', 'cpu', 'paper'\)"):

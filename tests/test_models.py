@@ -126,6 +126,22 @@ def test_separate_offset_head_leaves_the_pose_network_to_the_heatmaps(name: str)
         create_model("HG-1s-1u", offset_head=True, offset_design="joint", **tiny_overrides("HG-1s-1u"))
 
 
+def test_a_shared_offset_head_loads_the_checkpoints_of_the_bare_conv_it_was() -> None:
+    # before the designs existed the offset head was a bare 1x1 conv: its weights sat at offset_head.weight / .bias
+    torch.manual_seed(0)
+    model = create_model("HG-1s-1u", offset_head=True, **tiny_overrides("HG-1s-1u"))
+    state = model.state_dict()
+    old = {k.replace("offset_head.body.0.", "offset_head."): v for k, v in state.items()}
+    assert "offset_head.weight" in old and "offset_head.body.0.weight" not in old
+    torch.manual_seed(1)
+    fresh = create_model("HG-1s-1u", offset_head=True, **tiny_overrides("HG-1s-1u"))
+    fresh.load_state_dict(old)
+    assert all(torch.equal(v, fresh.state_dict()[k]) for k, v in state.items())
+    separate = create_model("HG-1s-1u", offset_head=True, offset_design="separate", **tiny_overrides("HG-1s-1u"))
+    with pytest.raises(RuntimeError, match="Unexpected key.*offset_head.weight"):  # a separate head is no bare conv
+        separate.load_state_dict(old)
+
+
 @pytest.mark.parametrize("name", [n for n in list_models("*PIL*")])
 def test_pil_submodules_for_transfer(name: str) -> None:
     model = create_model(name, **tiny_overrides(name))

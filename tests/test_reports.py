@@ -551,6 +551,7 @@ def test_multi_person_settings_are_the_config_values():
     cfg = with_changes(get_experiment("table5/pil", "smoke"), train={"eval_group_radius": 0.25})
     settings = reports.multi_person_settings(cfg)
     values = list(settings.values())
-    # smoke input 64 px: radius 0.25 x 64 = 16 px; NMS threshold 0.1; flip on; one scale; 0.5 x (0.1 x diagonal)
-    assert values == [0.1, 0.25, 64, 16.0, True, [1.0], 0.5, 0.1]
-    assert "train.eval_group_radius" in list(settings)[1]
+    # the separate offset head; smoke input 64 px: radius 0.25 x 64 = 16 px; NMS threshold 0.1; flip on; one
+    # scale; 0.5 x (0.1 x diagonal)
+    assert values == ["separate", 0.1, 0.25, 64, 16.0, True, [1.0], 0.5, 0.1]
+    assert "train.eval_group_radius" in list(settings)[2] and "model.offset_design" in list(settings)[0]

@@ -26,6 +26,7 @@ from piltools.runs import (
     load_checkpoint,
     load_result,
     run_id,
+    save_checkpoint,
     source_fingerprint,
     staging_dir,
 )
@@ -212,6 +213,21 @@ def test_evaluate_refuses_the_checkpoint_of_another_run(runs: Path, trained: pil
     line = _one_line(capsys.readouterr().err)
     assert line.startswith(f"piltools evaluate: {other / 'last.pt'} belongs to run {trained.run_id} (format 1), "
                            f"not to run {other.name}")
+
+
+def test_evaluate_refuses_weights_that_do_not_fit_the_model(runs: Path, trained: piltools.runs.RunResult,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    # the run's own checkpoint, but its weights written by code that built the model otherwise
+    path = runs / trained.run_dir.relative_to(trained.run_dir.parents[2]) / "last.pt"
+    state = load_checkpoint(path)
+    first = sorted(state["model"])[0]
+    state["model"]["renamed.weight"] = state["model"].pop(first)
+    save_checkpoint(path, state)
+    assert main(["evaluate", NAME, "--scale", "smoke", "--out", str(runs)]) == 2
+    line = _one_line(capsys.readouterr().err)
+    assert line.startswith(f"piltools evaluate: {path} does not fit VGG16 as this code builds it (missing ['{first}'], "
+                           "unexpected ['renamed.weight']): other code trained it; to train the run again from "
+                           "scratch, add --restart to `python -m piltools train table1/vgg16")
 
 
 # ---------------------------------------------------------------------------- evaluate_run

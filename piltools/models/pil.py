@@ -70,6 +70,13 @@ class OffsetHead(nn.Module):
     def forward(self, features: Tensor) -> Tensor:
         return self.body(features.detach() if self.detach else features)
 
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args: object, **kwargs: object) -> None:
+        # checkpoints written before the designs existed hold the shared head as a bare conv (``<prefix>weight``)
+        for name in ("weight", "bias"):
+            if not self.detach and prefix + name in state_dict:
+                state_dict[f"{prefix}body.0.{name}"] = state_dict.pop(prefix + name)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
 
 def make_offset_head(channels: int, num_joints: int, enabled: bool, design: str = "shared") -> OffsetHead | None:
     """The :class:`OffsetHead` of a multi-person model, or None (``enabled`` False)."""

@@ -90,6 +90,11 @@ def forward_loss(cfg: ExperimentConfig, net: nn.Module, batch: dict[str, Any],
     return out, loss, parts
 
 
+def _restart_hint(cfg: ExperimentConfig) -> str:
+    """How to train ``cfg``'s run again from scratch."""
+    return f"add --restart to `{cfg.command}`" if cfg.command else "call run_config(cfg, restart=True)"
+
+
 def read_checkpoint(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
     """The checkpoint of the run ``cfg`` in ``run_dir``, checked to be readable and to belong to that run.
 
@@ -99,7 +104,7 @@ def read_checkpoint(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
             message names the file and the fix (train the run again with ``--restart``).
     """
     path = run_dir / CHECKPOINT
-    restart = f"add --restart to `{cfg.command}`" if cfg.command else "call run_config(cfg, restart=True)"
+    restart = _restart_hint(cfg)
     try:
         state = load_checkpoint(path)
     except FileNotFoundError as exc:
@@ -113,6 +118,26 @@ def read_checkpoint(cfg: ExperimentConfig, run_dir: Path) -> dict[str, Any]:
                               f"(format {CHECKPOINT_FORMAT}) of {cfg.name}; to replace it by training this run, "
                               f"{restart}")
     return state
+
+
+def load_model_weights(model: nn.Module, state: dict[str, Any], cfg: ExperimentConfig, run_dir: Path) -> None:
+    """Load the model weights of ``state`` (:func:`read_checkpoint`) into ``model``, built for ``cfg`` by this code.
+
+    Raises:
+        CheckpointError: the weights do not fit the model (code that builds it otherwise trained the run); the
+            message names the file, the first mismatched weights and the fix.
+    """
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as exc:
+        ours, theirs = set(model.state_dict()), set(state["model"])
+        if ours != theirs:
+            what = f"missing {sorted(ours - theirs)[:3]}, unexpected {sorted(theirs - ours)[:3]}"
+        else:  # same names, another shape: torch's last line names the weight
+            what = str(exc).strip().splitlines()[-1].strip()
+        raise CheckpointError(f"{run_dir / CHECKPOINT} does not fit {cfg.model.name} as this code builds it "
+                              f"({what}): other code trained it; to train the run again from scratch, "
+                              f"{_restart_hint(cfg)}") from None
 
 
 def write_machine_record(cfg: ExperimentConfig, run_dir: Path, ctx: D.DistContext) -> None:
@@ -150,7 +175,7 @@ def _train(cfg: ExperimentConfig, run_dir: Path, ctx: D.DistContext, quiet: bool
     seconds_train = 0.0
     if ckpt_path.is_file():
         state = read_checkpoint(cfg, run_dir)
-        model.load_state_dict(state["model"])
+        load_model_weights(model, state, cfg, run_dir)
         optimizer.load_state_dict(state["optimizer"])
         rows = [dict(r) for r in state["rows"]]
         start_epoch = int(state["epoch"])
@@ -244,7 +269,8 @@ def _evaluate_trained(cfg: ExperimentConfig, run_dir: Path, ctx: D.DistContext, 
     finished run in ``source_dir`` (``cfg.evaluate_from``); ``metrics.csv`` has no epoch rows."""
     _seed_everything(cfg.seed)
     model = build_model(cfg)
-    model.load_state_dict(read_checkpoint(load_config(source_dir / "config.json"), source_dir)["model"])
+    source = load_config(source_dir / "config.json")
+    load_model_weights(model, read_checkpoint(source, source_dir), source, source_dir)
     model.to(ctx.device)
     if cfg.train.channels_last:
         model.to(memory_format=torch.channels_last)

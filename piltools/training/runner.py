@@ -47,7 +47,7 @@ from piltools.runs import (
 )
 from piltools.training import distributed as D
 from piltools.training.builders import build_datasets, build_model, cpu_threads
-from piltools.training.loop import _evaluate_trained, _train, read_checkpoint
+from piltools.training.loop import _evaluate_trained, _train, load_model_weights, read_checkpoint
 from piltools.training.pool import parallel_waves
 from piltools.training.scoring import final_eval
 
@@ -212,7 +212,8 @@ def load_trained_model(cfg: ExperimentConfig, run_dir: Path, device: str = "cpu"
 
     Raises:
         CheckpointNotFoundError: the run has no checkpoint (train it first).
-        CheckpointError: the checkpoint is unreadable, belongs to another run, or training has not finished.
+        CheckpointError: the checkpoint is unreadable, belongs to another run, does not fit the model as this code
+            builds it, or training has not finished.
     """
     state = read_checkpoint(cfg, run_dir)
     if int(state["epoch"]) < cfg.train.epochs:
@@ -220,7 +221,7 @@ def load_trained_model(cfg: ExperimentConfig, run_dir: Path, device: str = "cpu"
                               f"finish training first with `{cfg.command}`")
     warn_if_stale(run_dir, cfg)
     model = build_model(cfg).to(device)
-    model.load_state_dict(state["model"])
+    load_model_weights(model, state, cfg, run_dir)
     if cfg.train.channels_last:
         model.to(memory_format=torch.channels_last)
     return model.eval(), state
@@ -232,7 +233,8 @@ def evaluate_run(cfg: ExperimentConfig, out: str | Path = "results/runs", quiet:
 
     Raises:
         CheckpointNotFoundError: the run has no checkpoint (train it first).
-        CheckpointError: the checkpoint is unreadable, belongs to another run, or training has not finished.
+        CheckpointError: the checkpoint is unreadable, belongs to another run, does not fit the model as this code
+            builds it, or training has not finished.
     """
     ctx = D.init_from_env(device)
     run_dir = run_dir_of(cfg, out, ctx.world_size)
