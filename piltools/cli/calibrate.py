@@ -18,8 +18,8 @@ import pandas as pd
 
 from piltools.errors import InputError
 from piltools.experiments import SCALE_NAMES, get_experiment
-from piltools.models.pil import OFFSET_DESIGNS
 from piltools.inspection.people import predict_val_people
+from piltools.models.pil import OFFSET_DESIGNS
 from piltools.synthetic.config import DIFFICULTY, PERSON_SIZE_LEVELS
 from piltools.reports import PCK_COLUMNS
 from piltools.runs import experiment_slug, resolve_path
@@ -143,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
     metric = calibration_metric(frame)  # of the table as written (with --append, its old rows too)
     keys = ["level", "epochs", *(["offset_design"] if "offset_design" in frame.columns else [])]
     summary = frame.groupby(keys, sort=False)[metric].agg(["mean", "std", "count"])
-    print(f"final flip-tested {metric} of {args.experiment} ({args.scale}) by difficulty level and budget:")
+    print(f"final flip-tested {metric} of {args.experiment} ({args.scale}) by {', '.join(keys[:-1])} and {keys[-1]}:")
     print(summary.round(1).to_string())
     print(f"wrote {csv} and {figure}")
     return 0
