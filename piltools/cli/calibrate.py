@@ -135,15 +135,15 @@ def run(args: argparse.Namespace) -> int:
         people = [predict_val_people(result.config, result.run_dir) for _, result in results]
         diagnostics = pd.DataFrame([{**val.wider_tolerance_maps(), **val.ground_truth_grouping_map()} for val in people])
         frame = pd.concat([frame, diagnostics], axis=1)
+    axes = ["epochs", *(["offset_design"] if "offset_design" in frame.columns else [])]  # beside the level
     if args.append and csv.is_file():
-        also = ["epochs", "offset_design"] if "offset_design" in frame.columns else ["epochs"]
-        frame = merged(frame, csv, "level", list(DIFFICULTY), "calibration", also=also)
+        frame = merged(frame, csv, "level", list(DIFFICULTY), "calibration", also=axes)
     write(frame, csv, figure, [c for c in frame.columns if c in (*PCK_COLUMNS, "seconds") or c.startswith("mAP")],
           plot_calibration)
     metric = calibration_metric(frame)  # of the table as written (with --append, its old rows too)
-    keys = ["level", "epochs", *(["offset_design"] if "offset_design" in frame.columns else [])]
-    summary = frame.groupby(keys, sort=False)[metric].agg(["mean", "std", "count"])
-    print(f"final flip-tested {metric} of {args.experiment} ({args.scale}) by {', '.join(keys[:-1])} and {keys[-1]}:")
+    summary = frame.groupby(["level", *axes], sort=False)[metric].agg(["mean", "std", "count"])
+    print(f"final flip-tested {metric} of {args.experiment} ({args.scale}) by {', '.join(['level', *axes[:-1]])} "
+          f"and {axes[-1]}:")
     print(summary.round(1).to_string())
     print(f"wrote {csv} and {figure}")
     return 0
